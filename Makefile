@@ -1,0 +1,67 @@
+# The verbs a newcomer types. Everything runs from the project's own .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format serve worker beat migrate seed bench venv clean help
+
+help:
+	@echo "make demo    install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
+	@echo "make test    ruff, makemigrations --check and pytest"
+	@echo "make lint    ruff check and format check"
+	@echo "make worker  a Celery worker for every queue (needs REDIS_URL)"
+	@echo "make beat    the Celery beat scheduler (needs REDIS_URL)"
+
+venv: $(STAMP)
+
+# Reinstall only when requirements.txt changes.
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+demo: seed
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Serving on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	@if [ -n "$$REDIS_URL" ]; then \
+		$(BIN)/celery -A helpdesk worker -Q default,inference,training --loglevel INFO & \
+		trap 'kill $$!' EXIT; \
+		$(BIN)/daphne -b $(HOST) -p $(PORT) helpdesk.asgi:application; \
+	else \
+		$(BIN)/daphne -b $(HOST) -p $(PORT) helpdesk.asgi:application; \
+	fi
+
+serve: venv
+	$(BIN)/daphne -b $(HOST) -p $(PORT) helpdesk.asgi:application
+
+worker: venv
+	$(BIN)/celery -A helpdesk worker -Q default,inference,training --loglevel INFO
+
+beat: venv
+	$(BIN)/celery -A helpdesk beat --loglevel INFO
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,305 @@
+"""The model registry's back office, for ML admins. Alias moves go through alias_set, so every move is in
+the append-only AliasChange history."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.http import HttpRequest
+from django.template.defaultfilters import truncatechars
+
+from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel, TrainingExample
+from apps.assistant.services import alias_set, training_example_add, training_example_set_status
+
+# The metrics every kind of model reports on its held-out split, shown as columns side by side.
+HEADLINE_METRICS = ("accuracy", "macro_f1")
+
+
+def _format_metric(value) -> str | None:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return None if value is None else str(value)
+
+
+def _metric_column(name: str):
+    @admin.display(description=name, ordering=Cast(KT(f"metrics__{name}"), FloatField()))
+    def column(self, version: ModelVersion) -> str | None:
+        return _format_metric(version.metrics.get(name))
+
+    column.__name__ = f"metric_{name}"
+    return column
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ModelVersionInline(_ReadOnlyInline):
+    model = ModelVersion
+    fields = ("version", "status", "metrics", "training_size", "created_at")
+    readonly_fields = fields
+    ordering = ("-version",)
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        # Each row is labelled with str(version), which names the model.
+        return super().get_queryset(request).select_related("model")
+
+
+class AliasChangeInline(_ReadOnlyInline):
+    model = AliasChange
+    fk_name = "model"
+    verbose_name_plural = "alias history"
+    fields = ("created_at", "alias", "from_version", "to_version", "actor", "reason")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AliasChange]:
+        return (
+            super().get_queryset(request).select_related("model", "from_version__model", "to_version__model", "actor")
+        )
+
+
+def _alias_version(alias: str) -> Subquery:
+    return Subquery(ModelAlias.objects.filter(model=OuterRef("pk"), alias=alias).values("version__version")[:1])
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "version_count", "champion", "challenger", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at",)
+    inlines = (ModelVersionInline, AliasChangeInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                version_count=Count("versions"),
+                champion_version=_alias_version(ModelAlias.Name.CHAMPION),
+                challenger_version=_alias_version(ModelAlias.Name.CHALLENGER),
+            )
+        )
+
+    @admin.display(description="versions", ordering="version_count")
+    def version_count(self, model: RegisteredModel) -> int:
+        return model.version_count
+
+    @admin.display(description="champion", ordering="champion_version")
+    def champion(self, model: RegisteredModel) -> str | None:
+        return f"v{model.champion_version}" if model.champion_version else None
+
+    @admin.display(description="challenger", ordering="challenger_version")
+    def challenger(self, model: RegisteredModel) -> str | None:
+        return f"v{model.challenger_version}" if model.challenger_version else None
+
+
+# Written by the training task; in the admin only the status (e.g. to retire a version) and notes change.
+_TRAINING_RECORD = (
+    "artifact_path",
+    "artifact_sha256",
+    "metrics",
+    "training_size",
+    "data_fingerprint",
+    "parameters",
+    "code_version",
+    "created_by",
+    "created_at",
+)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "status",
+        "metric_accuracy",
+        "metric_macro_f1",
+        "other_metrics",
+        "alias_names",
+        "training_size",
+        "created_at",
+    )
+    list_filter = ("model", "status", "created_at")
+    list_select_related = ("model", "created_by")
+    search_fields = ("model__name", "notes", "code_version", "data_fingerprint")
+    date_hierarchy = "created_at"
+    actions = ("make_champion", "make_challenger")
+
+    metric_accuracy = _metric_column("accuracy")
+    metric_macro_f1 = _metric_column("macro_f1")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None):
+        return ("created_by", "created_at") if obj is None else ("model", "version", *_TRAINING_RECORD)
+
+    def save_model(self, request: HttpRequest, obj: ModelVersion, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="other metrics")
+    def other_metrics(self, version: ModelVersion) -> str:
+        others = sorted(set(version.metrics) - set(HEADLINE_METRICS))
+        return ", ".join(f"{name}={_format_metric(version.metrics[name])}" for name in others)
+
+    @admin.display(description="aliases")
+    def alias_names(self, version: ModelVersion) -> str:
+        return ", ".join(sorted(alias.alias for alias in version.aliases.all()))
+
+    def has_alias_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["assistant.add_modelalias", "assistant.change_modelalias"])
+
+    def _point_alias(self, request: HttpRequest, queryset: QuerySet[ModelVersion], alias: str) -> None:
+        versions = list(queryset)
+        if len({version.model_id for version in versions}) != len(versions):
+            self.message_user(request, f"Pick one version per model to make {alias}.", messages.ERROR)
+            return
+        for version in versions:
+            try:
+                alias_set(model=version.model, alias=alias, version=version, actor=request.user, reason="admin action")
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"{version} is now {alias}.")
+
+    @admin.action(description="Make the selected version champion", permissions=["alias"])
+    def make_champion(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        self._point_alias(request, queryset, ModelAlias.Name.CHAMPION)
+
+    @admin.action(description="Make the selected version challenger", permissions=["alias"])
+    def make_challenger(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        self._point_alias(request, queryset, ModelAlias.Name.CHALLENGER)
+
+
+class ModelAliasForm(forms.ModelForm):
+    reason = forms.CharField(
+        required=False,
+        max_length=AliasChange._meta.get_field("reason").max_length,
+        help_text="Kept in the alias history.",
+    )
+
+    class Meta:
+        model = ModelAlias
+        fields = ("model", "alias", "version")
+
+    def clean(self):
+        cleaned = super().clean()
+        model = cleaned.get("model") or getattr(self.instance, "model", None)
+        version = cleaned.get("version")
+        # alias_set refuses this too; checking here turns its refusal into a form error instead of a 500.
+        if model is not None and version is not None and version.model_id != model.pk:
+            self.add_error("version", f"{version} is a version of {version.model}, not of {model}.")
+        return cleaned
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(admin.ModelAdmin):
+    form = ModelAliasForm
+    list_display = ("model", "alias", "version", "updated_at")
+    list_filter = ("alias", "model")
+    list_select_related = ("model", "version__model")
+    search_fields = ("model__name",)
+
+    def get_fields(self, request: HttpRequest, obj: ModelAlias | None = None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ("model", "alias", "version", "updated_at")
+        return ("model", "alias", "version", "reason", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelAlias | None = None):
+        return ("updated_at",) if obj is None else ("model", "alias", "updated_at")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "version":
+            # Only a ready version can take an alias (alias_set's rule), so only those are offered.
+            kwargs["queryset"] = ModelVersion.objects.filter(status=ModelVersion.Status.READY).select_related("model")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # No service removes an alias; a delete here would leave a move out of the history.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ModelAlias, form: ModelAliasForm, change: bool) -> None:
+        reason = form.cleaned_data["reason"]
+        saved = alias_set(model=obj.model, alias=obj.alias, version=obj.version, actor=request.user, reason=reason)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+
+@admin.register(AliasChange)
+class AliasChangeAdmin(admin.ModelAdmin):
+    """Append-only: nobody, superusers included, changes or deletes a row."""
+
+    list_display = ("created_at", "model", "alias", "from_version", "to_version", "actor", "reason")
+    list_filter = ("alias", "model", "created_at")
+    list_select_related = ("model", "from_version__model", "to_version__model", "actor")
+    search_fields = ("model__name", "reason", "actor__username")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "label", "short_text", "source", "status", "created_at")
+    list_filter = ("kind", "status", "source", "created_at")
+    search_fields = ("text", "label", "source_ref")
+    date_hierarchy = "created_at"
+    actions = ("accept", "reject")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TrainingExample | None = None):
+        # Text and label make the dedup key (kind, text hash, label); to relabel, reject and add a new example.
+        return ("created_at",) if obj is None else ("kind", "text", "label", "source", "source_ref", "created_at")
+
+    @admin.display(description="text")
+    def short_text(self, example: TrainingExample) -> str:
+        return truncatechars(example.text, 80)
+
+    def save_model(self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            training_example_set_status(examples=TrainingExample.objects.filter(pk=obj.pk), status=obj.status)
+            return
+        example, created = training_example_add(
+            kind=obj.kind,
+            text=obj.text,
+            label=obj.label,
+            source=obj.source,
+            source_ref=obj.source_ref,
+            status=obj.status,
+        )
+        if not created:
+            self.message_user(request, f"This text already had the label {example.label!r}; kept the stored one.")
+        obj.pk = example.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Accept selected examples", permissions=["change"])
+    def accept(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.ACCEPTED)
+        self.message_user(request, f"{changed} example(s) accepted.")
+
+    @admin.action(description="Reject selected examples", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.REJECTED)
+        self.message_user(request, f"{changed} example(s) rejected.")

@@ -1,0 +1,25 @@
+"""The /api/ router: each app's api.py registers its viewsets here.
+
+helpdesk/urls.py mounts ``api_urlpatterns`` (the router and the token endpoint) under /api/.
+"""
+
+from django.urls import path
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import AnonRateThrottle
+
+from apps.conversations.api import ConversationViewSet
+from apps.customers.api import CustomerViewSet
+from apps.tickets.api import TicketViewSet
+
+api_router = DefaultRouter()
+api_router.register("tickets", TicketViewSet, basename="ticket")
+api_router.register("conversations", ConversationViewSet, basename="conversation")
+api_router.register("customers", CustomerViewSet, basename="customer")
+
+api_urlpatterns = [
+    # POST username and password, get {"token": ...} for "Authorization: Token <key>". Callers are
+    # anonymous by nature, so the anon rate (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES) limits password guessing.
+    path("auth/token/", ObtainAuthToken.as_view(throttle_classes=[AnonRateThrottle]), name="api-token"),
+    *api_router.urls,
+]
