@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import AnonRateThrottle
 
 from apps.conversations.api import ConversationViewSet
+from apps.conversations.widget_api import WidgetSessionView
 from apps.customers.api import CustomerViewSet
 from apps.tickets.api import TicketViewSet
 
@@ -21,5 +22,7 @@ api_urlpatterns = [
     # POST username and password, get {"token": ...} for "Authorization: Token <key>". Callers are
     # anonymous by nature, so the anon rate (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES) limits password guessing.
     path("auth/token/", ObtainAuthToken.as_view(throttle_classes=[AnonRateThrottle]), name="api-token"),
+    # The customer widget starts its chat here (anonymous, origin-checked, rate-limited).
+    path("widget/sessions/", WidgetSessionView.as_view(), name="widget-session"),
     *api_router.urls,
 ]

@@ -1,8 +1,9 @@
 """Every websocket route of the project, gathered from the apps that speak websockets (their routing.py).
 
-The live-chat issue adds ``apps.conversations.routing`` (``/ws/widget/`` and ``/ws/inbox/``).
+Each route carries its own origin check: the widget's allows the customers' sites, the inbox only the
+desk's own hosts.
 """
 
-from django.urls import URLPattern
+from apps.conversations.routing import websocket_urlpatterns as conversation_websocket_urlpatterns
 
-websocket_urlpatterns: list[URLPattern] = []
+websocket_urlpatterns = [*conversation_websocket_urlpatterns]

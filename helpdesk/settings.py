@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "corsheaders",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -187,7 +189,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "widget_session": env_str("WIDGET_SESSION_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "helpdesk API",
@@ -220,6 +222,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 MODEL_STORE = Path(env_str("MODEL_STORE") or VAR_DIR / "models")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # for the file-based backend
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -255,5 +258,17 @@ LOGGING = {
 }
 
 # --- The product ----------------------------------------------------------------------------------------
-# Origins allowed to open the customer widget's websocket (the live-chat issue enforces it).
+# Origins (besides ALLOWED_HOSTS) whose pages may embed the widget: its session endpoint and websocket.
 HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS")
+# The customers' sites call the widget's session endpoint cross-origin; nothing else is open to them.
+CORS_ALLOWED_ORIGINS = [origin for origin in HELPDESK_WIDGET_ORIGINS if origin != "*"]
+CORS_ALLOW_ALL_ORIGINS = "*" in HELPDESK_WIDGET_ORIGINS
+CORS_URLS_REGEX = r"^/api/widget/.*$"
+CORS_ALLOW_CREDENTIALS = False
+# How long a widget session token stays valid (seconds); a returning customer within it resumes the chat.
+HELPDESK_WIDGET_TOKEN_MAX_AGE = env_int("HELPDESK_WIDGET_TOKEN_MAX_AGE", 30 * 24 * 3600)
+# The Celery task (by name) run for every stored customer message; empty = straight to the agents' queue.
+# Sent by name so the conversations app never imports the assistant.
+HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "")
+# Per widget socket: more than this many messages in the window is refused with a rate_limited error.
+HELPDESK_WIDGET_RATE_LIMIT = (env_int("HELPDESK_WIDGET_RATE_LIMIT", 20), 10.0)

@@ -10,6 +10,7 @@ admin.site.index_title = "Back office"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("inbox/", include("apps.conversations.urls")),
     path("api/", include(api_urlpatterns)),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsAgentOrReadOnlyManager
-from apps.conversations.models import Conversation
+from apps.conversations.models import Conversation, Message
 from apps.conversations.selectors import conversation_list, message_list
 from apps.conversations.serializers import (
     ConversationFilterSerializer,
@@ -19,7 +19,7 @@ from apps.conversations.serializers import (
     MessagePostSerializer,
     MessageSerializer,
 )
-from apps.conversations.services import message_post
+from apps.conversations.services import agent_message_post
 
 
 @extend_schema_view(
@@ -71,7 +71,14 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         payload = MessagePostSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            posted = message_post(conversation=conversation, author=request.user, **payload.validated_data)
+            # The same service as the inbox's socket: assigns a waiting conversation, broadcasts on commit.
+            posted = agent_message_post(
+                conversation=conversation,
+                agent=request.user,
+                text=payload.validated_data["text"],
+                client_id=payload.validated_data.get("client_id"),
+                note=payload.validated_data["role"] == Message.Role.NOTE,
+            )
         except DjangoValidationError as error:
             raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
         stored_now = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -6,6 +8,10 @@ from django.utils import timezone
 from apps.accounts.models import Team
 from apps.customers.models import Customer
 from apps.tickets.models import Ticket
+
+
+def _new_widget_key() -> str:
+    return secrets.token_hex(16)
 
 
 class Conversation(models.Model):
@@ -34,6 +40,10 @@ class Conversation(models.Model):
     )
     # The highest seq handed out; message_post increments it under a row lock.
     last_seq = models.PositiveIntegerField(default=0)
+    # Bound into the widget token; replacing it revokes every token issued for this conversation.
+    widget_key = models.CharField(max_length=32, default=_new_widget_key, editable=False)
+    # The customer left an email because no agent was online: agents' replies also go out by email.
+    reply_by_email = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_message_at = models.DateTimeField(null=True, blank=True)

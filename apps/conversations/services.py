@@ -3,14 +3,35 @@
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Team
+from apps.accounts.selectors import agents_are_online, team_default
+from apps.conversations.events import (
+    INBOX_GROUP,
+    conversation_group,
+    conversation_state_payload,
+    conversation_summary,
+    message_broadcast_on_commit,
+    send_rollback_unsafe,
+    user_display_name,
+)
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
+from apps.conversations.selectors import conversation_list, conversation_preview, conversation_transcript_text
 from apps.customers.models import Customer
+from apps.tickets.models import Ticket
+from apps.tickets.services import ticket_create, ticket_record_first_response, ticket_set_status
+from helpdesk.celery import task_enqueue_by_name
+
+
+class ConversationClosed(ValidationError):
+    """The conversation is closed: nothing more can be posted to it or changed in it."""
 
 
 @dataclass(frozen=True)
@@ -88,3 +109,205 @@ def survey_submit(*, conversation: Conversation, rating: int, comment: str = "")
         conversation=conversation, defaults={"rating": rating, "comment": comment.strip()}
     )
     return survey
+
+
+# --- The live chat: each function is one transaction; broadcasts and tasks go out when it commits. ---------
+
+
+def _system_message(conversation: Conversation, text: str) -> Message:
+    posted = message_post(conversation=conversation, role=Message.Role.SYSTEM, text=text)
+    message_broadcast_on_commit(posted.message)
+    return posted.message
+
+
+def _announce_state_on_commit(conversation: Conversation) -> None:
+    """Tell the widget its new state and every inbox the new summary, once committed."""
+    conversation_id = conversation.pk
+    transaction.on_commit(lambda: conversation_announce_rollback_unsafe(conversation_id=conversation_id))
+
+
+def conversation_announce_rollback_unsafe(*, conversation_id: int) -> None:
+    conversation = conversation_list().get(pk=conversation_id)
+    rating = SatisfactionSurvey.objects.filter(conversation=conversation).values_list("rating", flat=True).first()
+    state = conversation_state_payload(conversation, agents_online=agents_are_online(), rating=rating)
+    send_rollback_unsafe(conversation_group(conversation_id), {"type": "chat.state", "state": state})
+    preview = conversation_preview(conversation=conversation)
+    send_rollback_unsafe(
+        INBOX_GROUP,
+        {"type": "chat.conversation", "conversation": conversation_summary(conversation, preview=preview)},
+    )
+
+
+@transaction.atomic
+def customer_message_post(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> PostedMessage:
+    """The customer's message: stored, broadcast, and handed to the bot, or to the agents' queue when no bot
+    task is configured. A resend (same client_id) is acknowledged again and changes nothing."""
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        raise ConversationClosed("This conversation is closed.")
+    posted = message_post(conversation=locked, role=Message.Role.CUSTOMER, text=text, client_id=client_id)
+    if not posted.created:
+        return posted
+    message_broadcast_on_commit(posted.message)
+    if locked.state == Conversation.State.BOT:
+        if settings.HELPDESK_MESSAGE_HOOK_TASK:
+            message_id, hook = posted.message.pk, settings.HELPDESK_MESSAGE_HOOK_TASK
+            transaction.on_commit(lambda: task_enqueue_by_name(hook, message_id))
+        else:
+            _route_to_agents(locked, reason="")
+    return posted
+
+
+def _route_to_agents(conversation: Conversation, *, reason: str) -> None:
+    """Move a conversation into its team's waiting queue (caller holds the row lock)."""
+    now = timezone.now()
+    conversation.state = Conversation.State.WAITING
+    conversation.handoff_requested_at = conversation.handoff_requested_at or now
+    conversation.team = conversation.team or team_default()
+    conversation.save(update_fields=["state", "handoff_requested_at", "team", "updated_at"])
+    if agents_are_online():
+        text = "Thanks, an agent will be with you shortly."
+    else:
+        text = "No agent is online right now. Leave your email and we will answer you by email."
+    _system_message(conversation, f"{reason} {text}".strip())
+    _announce_state_on_commit(conversation)
+
+
+@transaction.atomic
+def conversation_request_handoff(*, conversation: Conversation, reason: str = "") -> Conversation:
+    """The customer (or the bot's policy) asks for a person. Idempotent while waiting or with an agent."""
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        raise ConversationClosed("This conversation is closed.")
+    if locked.state == Conversation.State.BOT:
+        _route_to_agents(locked, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def agent_message_post(
+    *, conversation: Conversation, agent: AbstractBaseUser, text: str, client_id: uuid.UUID | None, note: bool
+) -> PostedMessage:
+    """An agent's reply or private note. A reply to a conversation nobody has taken assigns it to the agent;
+    a reply to a customer who left an email also goes out by email."""
+    locked = Conversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
+    role = Message.Role.NOTE if note else Message.Role.AGENT
+    posted = message_post(conversation=locked, role=role, text=text, client_id=client_id, author=agent)
+    if not posted.created:
+        return posted
+    message_broadcast_on_commit(posted.message)
+    if note:
+        return posted
+    if locked.state in (Conversation.State.BOT, Conversation.State.WAITING):
+        _take(locked, agent=agent)
+    if locked.ticket_id is not None:
+        ticket_record_first_response(ticket=locked.ticket, at=posted.message.created_at, actor=agent)
+    if locked.reply_by_email and locked.customer.email:
+        message_id = posted.message.pk
+        transaction.on_commit(lambda: task_enqueue_by_name("apps.conversations.tasks.message_email_send", message_id))
+    return posted
+
+
+def _take(conversation: Conversation, *, agent: AbstractBaseUser) -> None:
+    conversation.assignee = agent
+    conversation.state = Conversation.State.AGENT
+    conversation.save(update_fields=["assignee", "state", "updated_at"])
+    _system_message(conversation, f"{user_display_name(agent)} joined the conversation.")
+    _announce_state_on_commit(conversation)
+
+
+@transaction.atomic
+def conversation_assign(*, conversation: Conversation, agent: AbstractBaseUser) -> Conversation:
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        raise ConversationClosed("This conversation is closed.")
+    if locked.assignee_id != agent.pk:
+        _take(locked, agent=agent)
+    return locked
+
+
+@transaction.atomic
+def conversation_transfer(*, conversation: Conversation, team: Team, actor: AbstractBaseUser) -> Conversation:
+    """Send a conversation back to the waiting queue of ``team``, unassigned."""
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        raise ConversationClosed("This conversation is closed.")
+    locked.team, locked.assignee = team, None
+    locked.state = Conversation.State.WAITING
+    locked.handoff_requested_at = locked.handoff_requested_at or timezone.now()
+    locked.save(update_fields=["team", "assignee", "state", "handoff_requested_at", "updated_at"])
+    _system_message(locked, f"{user_display_name(actor)} transferred the conversation to {team.name}.")
+    _announce_state_on_commit(locked)
+    return locked
+
+
+@transaction.atomic
+def conversation_resolve(*, conversation: Conversation, actor: AbstractBaseUser | None) -> Conversation:
+    """Close the conversation (the widget then asks for a rating) and resolve its ticket if it has one."""
+    locked = Conversation.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        return locked
+    conversation_close(conversation=locked)
+    _system_message(locked, "This conversation was resolved. How did we do?")
+    if locked.ticket is not None and locked.ticket.is_open:
+        ticket_set_status(ticket=locked.ticket, status=Ticket.Status.RESOLVED, actor=actor, comment="chat resolved")
+    _announce_state_on_commit(locked)
+    return locked
+
+
+@transaction.atomic
+def conversation_leave_email(*, conversation: Conversation, email: str) -> Conversation:
+    """No agent was online: keep the customer's email, open a ticket, and answer by email from now on."""
+    validate_email(email)
+    locked = Conversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
+    if locked.state == Conversation.State.CLOSED:
+        raise ConversationClosed("This conversation is closed.")
+    customer = locked.customer
+    if customer.email != email:
+        customer.email = email
+        customer.save(update_fields=["email", "updated_at"])
+    if locked.ticket_id is None:
+        first = locked.messages.filter(role=Message.Role.CUSTOMER).order_by("seq").first()
+        subject = (first.text if first else "Chat from the website")[:120]
+        locked.ticket = ticket_create(
+            customer=customer,
+            subject=subject,
+            team=locked.team,
+            description=conversation_transcript_text(conversation=locked),
+        )
+    locked.reply_by_email = True
+    if locked.state == Conversation.State.BOT:
+        locked.state = Conversation.State.WAITING
+        locked.handoff_requested_at = timezone.now()
+    locked.save(update_fields=["ticket", "reply_by_email", "state", "handoff_requested_at", "updated_at"])
+    _system_message(locked, f"Thanks! We will answer you at {email}.")
+    _announce_state_on_commit(locked)
+    return locked
+
+
+def message_email_send(*, message_id: int) -> None:
+    """Email an agent's reply to a customer who left their address (run by a Celery task)."""
+    message = Message.objects.select_related("conversation__customer", "author").get(pk=message_id)
+    conversation = message.conversation
+    send_mail(
+        subject=f"Re: your conversation #{conversation.pk}",
+        message=f"{user_display_name(message.author)} replied:\n\n{message.text}\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[conversation.customer.email],
+    )
+
+
+def conversation_rate(*, conversation: Conversation, rating: int, comment: str = "") -> SatisfactionSurvey:
+    """The customer's rating, accepted once the conversation is resolved; a second one updates the first."""
+    if conversation.state != Conversation.State.CLOSED:
+        raise ValidationError("A conversation can be rated once it is resolved.")
+    survey = survey_submit(conversation=conversation, rating=rating, comment=comment)
+    _announce_state_on_commit(conversation)
+    return survey
+
+
+@transaction.atomic
+def widget_session_start(*, name: str, email: str = "") -> Conversation:
+    """A visitor opened the widget: a customer and an empty conversation with the bot."""
+    customer = Customer.objects.create(name=name.strip(), email=email.strip(), attributes={"source": "widget"})
+    return conversation_start(customer=customer, channel=Conversation.Channel.WIDGET)

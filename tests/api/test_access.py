@@ -89,7 +89,7 @@ def test_posting_a_message(client_for, user_fixture, conversation):
 
     if user_fixture in WRITERS:
         assert response.status_code == 201
-        assert Message.objects.get().text == "Hello"
+        assert Message.objects.get(role="agent").text == "Hello"
     else:
         _assert_refused(response, user_fixture)
         assert not Message.objects.exists()

@@ -90,14 +90,15 @@ def test_agent_reply_is_stored_with_the_author_and_text_round_trips(client_for, 
     )
 
     assert response.status_code == 201
-    message = Message.objects.get()
+    message = Message.objects.get(role=Message.Role.AGENT)
     assert message.text == text
     assert response.data["text"] == text
     assert response.data["seq"] == 1
     assert response.data["role"] == "agent"
     assert response.data["author"] == {"id": agent_alice.pk, "username": "alice"}
     conversation.refresh_from_db()
-    assert conversation.last_seq == 1
+    # The reply took the conversation, which a system line (seq 2) says.
+    assert (conversation.state, conversation.assignee, conversation.last_seq) == ("agent", agent_alice, 2)
     assert conversation.first_agent_response_at is not None
 
 
@@ -122,10 +123,11 @@ def test_same_client_id_is_acknowledged_not_stored_twice(client_for, conversatio
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
     assert again.data == first.data
     assert again.data["client_id"] == client_id
-    assert other.data["seq"] == 2
-    assert Message.objects.count() == 2
+    # The first reply takes the conversation: seq 2 is the system line saying so.
+    assert other.data["seq"] == 3
+    assert list(Message.objects.order_by("seq").values_list("role", flat=True)) == ["agent", "system", "agent"]
     conversation.refresh_from_db()
-    assert conversation.last_seq == 2
+    assert conversation.last_seq == 3
 
 
 def test_text_over_the_limit_is_refused_naming_the_limit_and_nothing_is_stored(client_for, conversation):
@@ -149,7 +151,7 @@ def test_text_at_the_limit_is_stored(client_for, conversation):
     response = client_for("agent_alice").post(_messages_url(conversation), {"text": text, "role": "agent"})
 
     assert response.status_code == 201
-    assert len(Message.objects.get().text) == Message.MAX_TEXT_LENGTH
+    assert len(Message.objects.get(role=Message.Role.AGENT).text) == Message.MAX_TEXT_LENGTH
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ from helpdesk.asgi import application
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_websocket_from_a_foreign_origin_is_refused_before_routing():
-    communicator = WebsocketCommunicator(application, "/ws/anything/", headers=[(b"origin", b"https://evil.example")])
+@pytest.mark.parametrize("path", ["/ws/inbox/", "/ws/widget/?token=x"])
+async def test_websocket_from_a_foreign_origin_is_refused_at_the_handshake(path):
+    communicator = WebsocketCommunicator(application, path, headers=[(b"origin", b"https://evil.example")])
 
     connected, _ = await communicator.connect()
 
@@ -17,10 +18,9 @@ async def test_websocket_from_a_foreign_origin_is_refused_before_routing():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_websocket_from_an_allowed_origin_reaches_the_router():
+async def test_an_unknown_websocket_path_has_no_route():
     communicator = WebsocketCommunicator(application, "/ws/no-such-route/", headers=[(b"origin", b"http://127.0.0.1")])
 
-    # Past the origin check the URL router answers; an unknown path is its refusal, not the validator's.
     with pytest.raises(ValueError, match="No route found"):
         await communicator.connect()
 

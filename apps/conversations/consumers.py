@@ -1,0 +1,379 @@
+"""The chat's websockets: thin translators between frames (README, "The chat protocol") and services.
+
+Every write goes through apps.conversations.services in one transaction; the ack is sent after that call
+returns, i.e. after the commit, and broadcasts leave on commit. Refused frames get an ``error`` frame and the
+socket stays open.
+"""
+
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from apps.accounts.models import AgentProfile, Team
+from apps.accounts.permissions import user_has_role
+from apps.accounts.roles import AGENTS, MANAGERS
+from apps.accounts.selectors import agents_are_online
+from apps.accounts.services import agent_set_presence
+from apps.conversations import services
+from apps.conversations.events import (
+    INBOX_GROUP,
+    conversation_group,
+    conversation_state_payload,
+    message_payload,
+    user_display_name,
+)
+from apps.conversations.models import Conversation, Message, SatisfactionSurvey
+from apps.conversations.selectors import inbox_snapshot, message_list
+from apps.conversations.tokens import ExpiredWidgetToken, InvalidWidgetToken, widget_token_conversation
+
+CLOSE_INVALID_TOKEN = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class FrameError(Exception):
+    """A refused frame: answered with an error frame of this code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def _field_uuid(frame: dict[str, Any], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(frame[name]))
+    except (KeyError, ValueError) as exc:
+        raise FrameError("invalid", f"'{name}' must be a UUID") from exc
+
+
+def _field_int(frame: dict[str, Any], name: str, *, default: int | None = None) -> int:
+    value = frame.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FrameError("invalid", f"'{name}' must be a non-negative whole number")
+    return value
+
+
+def _field_text(frame: dict[str, Any]) -> str:
+    text = frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise FrameError("invalid", "'text' must be a non-empty string")
+    if len(text) > Message.MAX_TEXT_LENGTH:
+        raise FrameError(
+            "too_long", f"A message may hold at most {Message.MAX_TEXT_LENGTH} characters; got {len(text)}."
+        )
+    return text
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """Frame parsing, dispatch and error frames shared by the widget and the inbox sockets."""
+
+    handlers: dict[str, str] = {}
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self.send_json({"type": "error", "code": "bad_json", "detail": "Frames are JSON objects."})
+            return
+        handler_name = self.handlers.get(frame.get("type"))
+        if handler_name is None:
+            await self.send_json(
+                {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type {frame.get('type')!r}."}
+            )
+            return
+        handler: Callable[[dict[str, Any]], Awaitable[None]] = getattr(self, handler_name)
+        try:
+            await handler(frame)
+        except FrameError as exc:
+            await self._send_error(exc.code, exc.detail, frame)
+        except services.ConversationClosed as exc:
+            await self._send_error("closed", exc.messages[0], frame)
+        except ValidationError as exc:
+            await self._send_error("invalid", " ".join(exc.messages), frame)
+
+    async def _send_error(self, code: str, detail: str, frame: dict[str, Any]) -> None:
+        error = {"type": "error", "code": code, "detail": detail}
+        if isinstance(frame.get("client_id"), str):
+            error["client_id"] = frame["client_id"]
+        await self.send_json(error)
+
+
+# --- The customer's widget ---------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _widget_state(conversation_id: int) -> dict[str, Any]:
+    conversation = Conversation.objects.select_related("assignee", "team").get(pk=conversation_id)
+    rating = SatisfactionSurvey.objects.filter(conversation=conversation).values_list("rating", flat=True).first()
+    return conversation_state_payload(conversation, agents_online=agents_are_online(), rating=rating)
+
+
+@database_sync_to_async
+def _customer_visible_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
+    conversation = Conversation(pk=conversation_id)
+    messages = message_list(conversation=conversation, after_seq=after_seq, include_notes=False)
+    return [message_payload(message, for_agent=False) for message in messages.select_related("author")]
+
+
+class WidgetConsumer(ChatConsumer):
+    handlers = {
+        "message.send": "message_send",
+        "resume": "resume",
+        "typing": "typing",
+        "handoff.request": "handoff_request",
+        "csat.submit": "csat_submit",
+        "email.submit": "email_submit",
+    }
+
+    async def connect(self) -> None:
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
+        # Accept first: a close before accepting is an HTTP 403 and the client would never see the code.
+        await self.accept()
+        try:
+            conversation = await database_sync_to_async(widget_token_conversation)(token=token)
+        except InvalidWidgetToken:
+            await self.close(code=CLOSE_INVALID_TOKEN)
+            return
+        except ExpiredWidgetToken:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.conversation_id = conversation.pk
+        self.group = conversation_group(conversation.pk)
+        self.sent_at: deque[float] = deque()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json(await _widget_state(self.conversation_id))
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    def _check_rate(self) -> None:
+        limit, window = settings.HELPDESK_WIDGET_RATE_LIMIT
+        now = time.monotonic()
+        while self.sent_at and now - self.sent_at[0] > window:
+            self.sent_at.popleft()
+        if len(self.sent_at) >= limit:
+            raise FrameError("rate_limited", f"At most {limit} messages in {window:g} seconds; wait a moment.")
+        self.sent_at.append(now)
+
+    async def message_send(self, frame: dict[str, Any]) -> None:
+        client_id = _field_uuid(frame, "client_id")
+        text = _field_text(frame)
+        self._check_rate()
+        posted = await database_sync_to_async(services.customer_message_post)(
+            conversation=Conversation(pk=self.conversation_id), text=text, client_id=client_id
+        )
+        await self.send_json({"type": "message.ack", "client_id": str(client_id), "seq": posted.message.seq})
+
+    async def resume(self, frame: dict[str, Any]) -> None:
+        after_seq = _field_int(frame, "after_seq", default=0)
+        messages = await _customer_visible_after(self.conversation_id, after_seq)
+        for message in messages:
+            await self.send_json({"type": "message.new", "message": message})
+        last_seq = messages[-1]["seq"] if messages else after_seq
+        await self.send_json({"type": "resume.done", "last_seq": last_seq})
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            INBOX_GROUP, {"type": "chat.typing", "conversation": self.conversation_id, "role": "customer", "name": ""}
+        )
+
+    async def handoff_request(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_request_handoff)(
+            conversation=Conversation(pk=self.conversation_id), reason="You asked for a person."
+        )
+
+    async def csat_submit(self, frame: dict[str, Any]) -> None:
+        rating = frame.get("rating")
+        comment = frame.get("comment") or ""
+        if not isinstance(comment, str) or len(comment) > Message.MAX_TEXT_LENGTH:
+            raise FrameError("invalid", f"'comment' must be text of at most {Message.MAX_TEXT_LENGTH} characters")
+        conversation = await database_sync_to_async(Conversation.objects.get)(pk=self.conversation_id)
+        await database_sync_to_async(services.conversation_rate)(
+            conversation=conversation, rating=rating, comment=comment
+        )
+
+    async def email_submit(self, frame: dict[str, Any]) -> None:
+        email = frame.get("email")
+        if not isinstance(email, str):
+            raise FrameError("invalid", "'email' must be an email address")
+        await database_sync_to_async(services.conversation_leave_email)(
+            conversation=Conversation(pk=self.conversation_id), email=email.strip()
+        )
+
+    # Channel-layer events for this conversation's group.
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "message.new", "message": event["message"]})
+
+    async def chat_state(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["state"])
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "typing", "role": event["role"], "name": event.get("name", "")})
+
+
+# --- The agents' inbox -------------------------------------------------------------------------------------
+
+
+@database_sync_to_async
+def _inbox_access(user: Any) -> tuple[bool, bool]:
+    """(may read, may write) for this user."""
+    return user_has_role(user, AGENTS, MANAGERS), user_has_role(user, AGENTS)
+
+
+@database_sync_to_async
+def _all_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
+    conversation = Conversation(pk=conversation_id)
+    messages = message_list(conversation=conversation, after_seq=after_seq).select_related("author")
+    return [message_payload(message, for_agent=True) for message in messages]
+
+
+@database_sync_to_async
+def _conversation(conversation_id: int) -> Conversation:
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise FrameError("invalid", f"There is no conversation {conversation_id}.")
+    return conversation
+
+
+@database_sync_to_async
+def _agent(agent_id: int) -> Any:
+    profile = AgentProfile.objects.select_related("user").filter(user_id=agent_id, user__is_active=True).first()
+    if profile is None:
+        raise FrameError("invalid", f"There is no active agent {agent_id}.")
+    return profile.user
+
+
+@database_sync_to_async
+def _team(team_id: int) -> Team:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise FrameError("invalid", f"There is no team {team_id}.")
+    return team
+
+
+@database_sync_to_async
+def _presence_set(user: Any, presence: str) -> dict[str, Any]:
+    profile, _ = AgentProfile.objects.get_or_create(user=user)
+    agent_set_presence(profile=profile, presence=presence)
+    return {"id": user.pk, "name": user_display_name(user), "presence": profile.presence}
+
+
+class InboxConsumer(ChatConsumer):
+    handlers = {
+        "message.send": "message_send",
+        "resume": "resume",
+        "typing": "typing",
+        "conversation.assign": "conversation_assign",
+        "conversation.transfer": "conversation_transfer",
+        "conversation.resolve": "conversation_resolve",
+        "presence.set": "presence_set",
+    }
+    write_frames = frozenset(handlers) - {"resume"}
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        await self.accept()
+        may_read, self.may_write = await _inbox_access(self.user)
+        if not may_read:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.joined = True
+        await self.channel_layer.group_add(INBOX_GROUP, self.channel_name)
+        await self.send_json(await database_sync_to_async(inbox_snapshot)(user=self.user, can_write=self.may_write))
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(INBOX_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.may_write:
+            try:
+                frame_type = json.loads(text_data or "").get("type")
+            except (ValueError, AttributeError):
+                frame_type = None
+            if frame_type in self.write_frames:
+                await self.send_json({"type": "error", "code": "forbidden", "detail": "Managers read the inbox only."})
+                return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    async def message_send(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        client_id = _field_uuid(frame, "client_id")
+        text = _field_text(frame)
+        posted = await database_sync_to_async(services.agent_message_post)(
+            conversation=conversation, agent=self.user, text=text, client_id=client_id, note=bool(frame.get("note"))
+        )
+        await self.send_json(
+            {
+                "type": "message.ack",
+                "conversation": conversation.pk,
+                "client_id": str(client_id),
+                "seq": posted.message.seq,
+            }
+        )
+
+    async def resume(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        after_seq = _field_int(frame, "after_seq", default=0)
+        messages = await _all_after(conversation.pk, after_seq)
+        for message in messages:
+            await self.send_json({"type": "message.new", "conversation": conversation.pk, "message": message})
+        last_seq = messages[-1]["seq"] if messages else after_seq
+        await self.send_json({"type": "resume.done", "conversation": conversation.pk, "last_seq": last_seq})
+
+    async def typing(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        event = {"type": "chat.typing", "role": "agent", "name": user_display_name(self.user)}
+        await self.channel_layer.group_send(conversation_group(conversation.pk), event)
+
+    async def conversation_assign(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        agent = self.user if frame.get("agent") is None else await _agent(_field_int(frame, "agent"))
+        await database_sync_to_async(services.conversation_assign)(conversation=conversation, agent=agent)
+
+    async def conversation_transfer(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        team = await _team(_field_int(frame, "team"))
+        await database_sync_to_async(services.conversation_transfer)(
+            conversation=conversation, team=team, actor=self.user
+        )
+
+    async def conversation_resolve(self, frame: dict[str, Any]) -> None:
+        conversation = await _conversation(_field_int(frame, "conversation"))
+        await database_sync_to_async(services.conversation_resolve)(conversation=conversation, actor=self.user)
+
+    async def presence_set(self, frame: dict[str, Any]) -> None:
+        presence = frame.get("presence")
+        if presence not in AgentProfile.Presence.values:
+            raise FrameError("invalid", f"'presence' must be one of {AgentProfile.Presence.values}")
+        agent = await _presence_set(self.user, presence)
+        await self.channel_layer.group_send(INBOX_GROUP, {"type": "chat.presence", "agent": agent})
+
+    # Channel-layer events of the inbox group.
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_json(
+            {"type": "message.new", "conversation": event["conversation"], "message": event["message"]}
+        )
+
+    async def chat_conversation(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "conversation.updated", "conversation": event["conversation"]})
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "typing", "conversation": event["conversation"], "role": event["role"]})
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence", "agent": event["agent"]})
