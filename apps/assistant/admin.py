@@ -12,6 +12,7 @@ from django.template.defaultfilters import truncatechars
 
 from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel, TrainingExample
 from apps.assistant.services import alias_set, training_example_add, training_example_set_status
+from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 # The metrics every kind of model reports on its held-out split, shown as columns side by side.
 HEADLINE_METRICS = ("accuracy", "macro_f1")
@@ -32,21 +33,7 @@ def _metric_column(name: str):
     return column
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class ModelVersionInline(_ReadOnlyInline):
+class ModelVersionInline(ReadOnlyTabularInline):
     model = ModelVersion
     fields = ("version", "status", "metrics", "training_size", "created_at")
     readonly_fields = fields
@@ -58,7 +45,7 @@ class ModelVersionInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("model")
 
 
-class AliasChangeInline(_ReadOnlyInline):
+class AliasChangeInline(ReadOnlyTabularInline):
     model = AliasChange
     fk_name = "model"
     verbose_name_plural = "alias history"
@@ -242,7 +229,7 @@ class ModelAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(AliasChange)
-class AliasChangeAdmin(admin.ModelAdmin):
+class AliasChangeAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """Append-only: nobody, superusers included, changes or deletes a row."""
 
     list_display = ("created_at", "model", "alias", "from_version", "to_version", "actor", "reason")
@@ -250,15 +237,6 @@ class AliasChangeAdmin(admin.ModelAdmin):
     list_select_related = ("model", "from_version__model", "to_version__model", "actor")
     search_fields = ("model__name", "reason", "actor__username")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(TrainingExample)

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from apps.conversations.models import Conversation
 from apps.customers.models import Customer
 from apps.tickets.models import Ticket
+from helpdesk.admin_base import ReadOnlyTabularInline
 
 # A customer's change page shows the most recent ones inline and links to the filtered changelist for the rest.
 RECENT_INLINE_ROWS = 10
@@ -38,23 +39,12 @@ class _RecentFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _RecentRowsInline(ReadOnlyTabularInline):
     formset = _RecentFormSet
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class ConversationInline(_ReadOnlyInline):
+class ConversationInline(_RecentRowsInline):
     model = Conversation
     verbose_name_plural = f"recent conversations (newest {RECENT_INLINE_ROWS})"
     fields = ("state", "channel", "team", "assignee", "last_message_at", "created_at")
@@ -65,7 +55,7 @@ class ConversationInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("team", "assignee")
 
 
-class TicketInline(_ReadOnlyInline):
+class TicketInline(_RecentRowsInline):
     model = Ticket
     verbose_name_plural = f"recent tickets (newest {RECENT_INLINE_ROWS})"
     fields = ("subject", "status", "priority", "team", "assignee", "created_at")

@@ -8,29 +8,19 @@ from django.utils.html import format_html
 
 from apps.knowledge.models import Article, ArticleRevision
 from apps.knowledge.services import article_save
+from helpdesk.admin_base import ReadOnlyTabularInline
 
 
-class ArticleRevisionInline(admin.TabularInline):
+class ArticleRevisionInline(ReadOnlyTabularInline):
     """Every saved edit of the article, newest first; written by article_save, never edited."""
 
     model = ArticleRevision
     fields = ("version", "title", "body_excerpt", "edited_by", "created_at")
     readonly_fields = fields
     ordering = ("-version",)
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleRevision]:
         return super().get_queryset(request).select_related("edited_by")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="body")
     def body_excerpt(self, revision: ArticleRevision) -> str:

@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from apps.conversations.selectors import conversation_list
 from apps.tickets.models import SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import EDITABLE_FIELDS, ticket_assign, ticket_create, ticket_set_status, ticket_update
+from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 
 @admin.register(SLAPolicy)
@@ -20,7 +21,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
-class TicketChangeInline(admin.TabularInline):
+class TicketChangeInline(ReadOnlyTabularInline):
     """The ticket's audit trail: written only by tickets.services, so nobody adds, edits or removes a row."""
 
     model = TicketChange
@@ -28,20 +29,9 @@ class TicketChangeInline(admin.TabularInline):
     fields = ("created_at", "field", "old_value", "new_value", "actor", "comment")
     readonly_fields = fields
     ordering = ("created_at", "pk")
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TicketChange]:
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class TicketAdminForm(forms.ModelForm):
@@ -189,7 +179,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketChange)
-class TicketChangeAdmin(admin.ModelAdmin):
+class TicketChangeAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """View only, for everyone: the history is append-only and written by tickets.services."""
 
     list_display = ("created_at", "ticket", "field", "old_value", "new_value", "actor", "comment")
@@ -197,12 +187,3 @@ class TicketChangeAdmin(admin.ModelAdmin):
     list_select_related = ("ticket", "actor")
     search_fields = ("ticket__id__exact", "ticket__subject", "field", "old_value", "new_value", "comment")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
