@@ -125,7 +125,7 @@ def _widget_state(conversation_id: int) -> dict[str, Any]:
 def _customer_visible_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
     conversation = Conversation(pk=conversation_id)
     messages = message_list(conversation=conversation, after_seq=after_seq, include_notes=False)
-    return [message_payload(message, for_agent=False) for message in messages.select_related("author")]
+    return [message_payload(message, for_agent=False) for message in messages.select_related("author__agent_profile")]
 
 
 class WidgetConsumer(ChatConsumer):
@@ -237,7 +237,7 @@ def _inbox_access(user: Any) -> tuple[bool, bool]:
 @database_sync_to_async
 def _all_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
     conversation = Conversation(pk=conversation_id)
-    messages = message_list(conversation=conversation, after_seq=after_seq).select_related("author")
+    messages = message_list(conversation=conversation, after_seq=after_seq).select_related("author__agent_profile")
     return [message_payload(message, for_agent=True) for message in messages]
 
 
