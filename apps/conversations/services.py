@@ -46,6 +46,16 @@ def conversation_start(
     return Conversation.objects.create(customer=customer, channel=channel, team=team)
 
 
+def _check_text(text: str) -> str:
+    """The message text as stored (stripped); refuses empty and oversize text with the limit."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("A message needs some text.")
+    if len(text) > Message.MAX_TEXT_LENGTH:
+        raise ValidationError(f"A message may hold at most {Message.MAX_TEXT_LENGTH} characters; got {len(text)}.")
+    return text
+
+
 @transaction.atomic
 def message_post(
     *,
@@ -62,11 +72,7 @@ def message_post(
     """
     if role not in Message.Role.values:
         raise ValidationError(f"role must be one of {Message.Role.values}, got {role!r}")
-    text = text.strip()
-    if not text:
-        raise ValidationError("A message needs some text.")
-    if len(text) > Message.MAX_TEXT_LENGTH:
-        raise ValidationError(f"A message may hold at most {Message.MAX_TEXT_LENGTH} characters; got {len(text)}.")
+    text = _check_text(text)
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if client_id is not None:
         existing = Message.objects.filter(conversation=locked, client_id=client_id).first()
@@ -188,18 +194,23 @@ def conversation_request_handoff(*, conversation: Conversation, reason: str = ""
 def agent_message_post(
     *, conversation: Conversation, agent: AbstractBaseUser, text: str, client_id: uuid.UUID | None, note: bool
 ) -> PostedMessage:
-    """An agent's reply or private note. A reply to a conversation nobody has taken assigns it to the agent;
-    a reply to a customer who left an email also goes out by email."""
+    """An agent's reply or private note. A reply to a conversation nobody has taken assigns it to the agent
+    (the "joined" line comes first, then the reply); a reply to a customer who left an email also goes out by
+    email."""
     locked = Conversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
     role = Message.Role.NOTE if note else Message.Role.AGENT
+    if client_id is not None:
+        existing = Message.objects.filter(conversation=locked, client_id=client_id).first()
+        if existing is not None:
+            return PostedMessage(message=existing, created=False)
+    # Validate before the "joined" line so a refused reply changes nothing.
+    _check_text(text)
+    if not note and locked.state in (Conversation.State.BOT, Conversation.State.WAITING):
+        _take(locked, agent=agent)
     posted = message_post(conversation=locked, role=role, text=text, client_id=client_id, author=agent)
-    if not posted.created:
-        return posted
     message_broadcast_on_commit(posted.message)
     if note:
         return posted
-    if locked.state in (Conversation.State.BOT, Conversation.State.WAITING):
-        _take(locked, agent=agent)
     if locked.ticket_id is not None:
         ticket_record_first_response(ticket=locked.ticket, at=posted.message.created_at, actor=agent)
     if locked.reply_by_email and locked.customer.email:

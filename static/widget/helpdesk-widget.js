@@ -889,14 +889,19 @@
   function onConversationState(frame) {
     const before = state.conversation;
     state.conversation = frame;
-    const subtitle = frame.assignee_name ? "You're chatting with " + frame.assignee_name : SUBTITLES[frame.state] || "";
+    // A resolved chat keeps its assignee, but "You're chatting with Alice" would be wrong once it has ended.
+    const withAgent = frame.assignee_name && frame.state !== "closed";
+    const subtitle = withAgent ? "You're chatting with " + frame.assignee_name : SUBTITLES[frame.state] || "";
     // The first state of a page load is context, not news; later changes are announced.
     if (before && subtitle && subtitle !== ui.subtitle.textContent) announce(subtitle);
     ui.subtitle.textContent = subtitle;
+    // The offline and rating forms take room from the log; keep its latest message in view if it was.
+    const stick = isNearBottom();
     ui.handoff.hidden = frame.state !== "bot";
     renderOffline(frame);
     renderRating(frame);
     setComposerOpen(frame.state !== "closed");
+    if (stick) scrollToEnd();
     syncHost();
   }
 

@@ -93,11 +93,11 @@ def test_agent_reply_is_stored_with_the_author_and_text_round_trips(client_for, 
     message = Message.objects.get(role=Message.Role.AGENT)
     assert message.text == text
     assert response.data["text"] == text
-    assert response.data["seq"] == 1
+    assert response.data["seq"] == 2
     assert response.data["role"] == "agent"
     assert response.data["author"] == {"id": agent_alice.pk, "username": "alice"}
     conversation.refresh_from_db()
-    # The reply took the conversation, which a system line (seq 2) says.
+    # The reply took the conversation, which a system line (seq 1) says first.
     assert (conversation.state, conversation.assignee, conversation.last_seq) == ("agent", agent_alice, 2)
     assert conversation.first_agent_response_at is not None
 
@@ -123,9 +123,9 @@ def test_same_client_id_is_acknowledged_not_stored_twice(client_for, conversatio
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
     assert again.data == first.data
     assert again.data["client_id"] == client_id
-    # The first reply takes the conversation: seq 2 is the system line saying so.
+    # The first reply takes the conversation: seq 1 is the system line saying so.
     assert other.data["seq"] == 3
-    assert list(Message.objects.order_by("seq").values_list("role", flat=True)) == ["agent", "system", "agent"]
+    assert list(Message.objects.order_by("seq").values_list("role", flat=True)) == ["system", "agent", "agent"]
     conversation.refresh_from_db()
     assert conversation.last_seq == 3
 

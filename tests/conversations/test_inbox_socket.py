@@ -130,7 +130,7 @@ async def test_resume_replays_notes_too_for_agents(agent_alice):
     replay = await frames_until(inbox, "resume.done")
 
     texts = [frame["message"]["text"] for frame in replay if frame["type"] == "message.new"]
-    assert texts == ["first", "alice joined the conversation.", "psst", "second"]
+    assert texts == ["alice joined the conversation.", "first", "psst", "second"]
     assert replay[-1] == {"type": "resume.done", "conversation": conversation.pk, "last_seq": 4}
     await inbox.disconnect()
 
