@@ -272,3 +272,7 @@ HELPDESK_WIDGET_TOKEN_MAX_AGE = env_int("HELPDESK_WIDGET_TOKEN_MAX_AGE", 30 * 24
 HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "")
 # Per widget socket: more than this many messages in the window is refused with a rate_limited error.
 HELPDESK_WIDGET_RATE_LIMIT = (env_int("HELPDESK_WIDGET_RATE_LIMIT", 20), 10.0)
+# A local Hugging Face model folder to use instead of the bundled all-MiniLM-L6-v2.
+HELPDESK_ENCODER_PATH = env_str("HELPDESK_ENCODER_PATH", "")
+# Dotted path of a text -> text function run on everything a model sees (the privacy issue's PII redaction).
+HELPDESK_REDACTOR = env_str("HELPDESK_REDACTOR", "")

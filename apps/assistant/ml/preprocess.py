@@ -1,0 +1,30 @@
+"""The one door every text passes through before a model sees it (training and inference alike)."""
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+MAX_CHARS = 1000
+_SPACES = re.compile(r"\s+")
+
+
+def _redactor() -> Callable[[str], str] | None:
+    # The privacy issue's PII redaction plugs in here by dotted path (HELPDESK_REDACTOR).
+    dotted = getattr(settings, "HELPDESK_REDACTOR", "")
+    return import_string(dotted) if dotted else None
+
+
+def preprocess(text: str) -> str:
+    """Unicode-normalised, whitespace-collapsed, redacted and truncated text."""
+    normalised = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    redact = _redactor()
+    if redact is not None:
+        normalised = redact(normalised)
+    return normalised[:MAX_CHARS]
+
+
+def preprocess_many(texts: list[str]) -> list[str]:
+    return [preprocess(text) for text in texts]
