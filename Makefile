@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format serve worker beat migrate seed bench venv clean help
+.PHONY: demo test lint format serve worker beat migrate seed bench bench-chat venv clean help
 
 help:
 	@echo "make demo    install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
@@ -63,5 +63,21 @@ test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): requirements-bench.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+# Needs PostgreSQL and Redis on 127.0.0.1 (bench/README.md); starts and stops its own Daphne and Celery worker.
+bench-chat: $(BENCH_STAMP)
+	$(PY) -m bench.chat $(ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# BANKING77 from ../shared/data/banking77: trains (ARGS="--mode head" for the fast version), evaluates on the
+# test split and prints accuracy, macro-F1, training time, latency and throughput next to published figures.
+.PHONY: bench-intent
+bench-intent: venv
+	$(PY) -m bench.intent $(ARGS)

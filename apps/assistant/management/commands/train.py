@@ -1,0 +1,44 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.assistant.models import ModelAlias
+from apps.assistant.selectors import model_alias_version
+from apps.assistant.training import MODEL_NAMES, model_version_train
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a new version of a model on its accepted training examples, in this process, and print its "
+        "metrics on the held-out split. The first ready version becomes champion; later ones wait for a "
+        "promotion."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=sorted(MODEL_NAMES))
+        parser.add_argument(
+            "--fast", action="store_true", help="Train a head on the frozen encoder instead of fine-tuning it."
+        )
+
+    def handle(self, *args, **options) -> None:
+        self.verbosity = options["verbosity"]
+        try:
+            version = model_version_train(
+                kind=options["kind"], fast=options["fast"], actor=None, progress=self._progress
+            )
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+        champion = model_alias_version(model=version.model, alias=ModelAlias.Name.CHAMPION)
+        metrics = version.metrics
+        self.stdout.write(f"{version}: ready, {version.training_size} training examples. {version.notes}")
+        if metrics.get("n"):
+            self.stdout.write(
+                f"held-out ({metrics['n']} examples): accuracy {metrics['accuracy']:.4f}, "
+                f"macro-F1 {metrics['macro_f1']:.4f}, top-1 {metrics['top1_accuracy']:.4f}"
+            )
+        else:
+            self.stdout.write("No held-out examples yet: no metrics.")
+        self.stdout.write(f"champion: {champion or 'none'}")
+
+    def _progress(self, fraction: float, note: str) -> None:
+        if self.verbosity >= 1:
+            self.stderr.write(f"{fraction:4.0%} {note}")
