@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format serve worker beat migrate seed bench bench-chat venv clean help
+.PHONY: demo models test lint format serve worker beat migrate seed bench bench-chat venv clean help
 
 help:
 	@echo "make demo    install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
@@ -31,7 +31,16 @@ migrate: venv
 seed: migrate
 	$(PY) manage.py seed_demo
 
-demo: seed
+# BANKING77's training set when ../shared/data has it, else the 385-line sample the demo ships.
+INTENTS_CSV := $(firstword $(wildcard ../shared/data/banking77/train.csv) apps/web/demo/data/banking77_sample.csv)
+
+# The first models: 40 intent examples per label imported, and the fast intent model (a head on the frozen encoder)
+# trained once, so the demo serves within minutes; import the whole file and `manage.py train intent` for the full one.
+models: seed
+	$(PY) manage.py import_intents $(INTENTS_CSV) --per-label 40
+	$(PY) manage.py train intent --fast --if-no-champion
+
+demo: models
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@if [ -n "$$REDIS_URL" ]; then \

@@ -23,7 +23,7 @@ from django.db import transaction
 from apps.assistant.ml.encoder import encoder_path
 from apps.assistant.ml.intent import IntentModel, IntentTrainingConfig, train_intent_model
 from apps.assistant.ml.metrics import classification_report
-from apps.assistant.models import ModelKind, ModelVersion, RegisteredModel, TrainingExample
+from apps.assistant.models import ModelAlias, ModelKind, ModelVersion, RegisteredModel, TrainingExample
 from apps.assistant.registry import (
     artifact_staging_folder,
     champion_ensure,
@@ -35,6 +35,7 @@ from apps.assistant.registry import (
     model_version_record_metrics,
     registered_model_ensure,
 )
+from apps.assistant.selectors import model_alias_version
 from apps.assistant.services import LabelledText
 from helpdesk.celery import task_enqueue_by_name
 
@@ -197,6 +198,12 @@ def _training_figures(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- Training ----------------------------------------------------------------------------------------------
+
+
+def model_champion_for_kind(*, kind: str) -> ModelVersion | None:
+    """The champion version of the registered model of ``kind``, if it has one."""
+    model = RegisteredModel.objects.filter(name=MODEL_NAMES[kind]).first()
+    return None if model is None else model_alias_version(model=model, alias=ModelAlias.Name.CHAMPION)
 
 
 def _model_for(kind: str) -> RegisteredModel:

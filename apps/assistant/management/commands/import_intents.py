@@ -1,9 +1,10 @@
+from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.assistant.models import ModelKind, TrainingExample
-from apps.assistant.services import training_examples_import
+from apps.assistant.services import LabelledText, training_examples_import
 from apps.assistant.training import IntentFileError, intent_csv_read
 
 
@@ -15,6 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV file with columns text,label")
+        parser.add_argument(
+            "--per-label",
+            type=int,
+            default=0,
+            help="Import at most this many rows of each label, in file order (make demo's quick start); 0 = all.",
+        )
         parser.add_argument(
             "--source",
             default=TrainingExample.Source.IMPORT,
@@ -30,6 +37,18 @@ class Command(BaseCommand):
             examples = intent_csv_read(path)
         except IntentFileError as error:
             raise CommandError(f"{path}: {error}; nothing imported") from error
+        if options["per_label"] > 0:
+            examples = _first_per_label(examples, options["per_label"])
         new, duplicate = training_examples_import(kind=ModelKind.INTENT, examples=examples, source=options["source"])
         labels = len({example.label for example in examples})
         self.stdout.write(f"{path.name}: {len(examples)} rows, {labels} labels: {new} new, {duplicate} duplicate")
+
+
+def _first_per_label(examples: list[LabelledText], limit: int) -> list[LabelledText]:
+    taken: Counter[str] = Counter()
+    kept = []
+    for example in examples:
+        if taken[example.label] < limit:
+            taken[example.label] += 1
+            kept.append(example)
+    return kept

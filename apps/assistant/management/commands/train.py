@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.assistant.models import ModelAlias
 from apps.assistant.selectors import model_alias_version
-from apps.assistant.training import MODEL_NAMES, model_version_train
+from apps.assistant.training import MODEL_NAMES, model_champion_for_kind, model_version_train
 
 
 class Command(BaseCommand):
@@ -18,9 +18,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fast", action="store_true", help="Train a head on the frozen encoder instead of fine-tuning it."
         )
+        parser.add_argument(
+            "--if-no-champion",
+            action="store_true",
+            help="Do nothing when the model already has a champion (make demo's first-run training).",
+        )
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
+        if options["if_no_champion"]:
+            existing = model_champion_for_kind(kind=options["kind"])
+            if existing is not None:
+                self.stdout.write(f"{existing} is champion already: nothing to train.")
+                return
         try:
             version = model_version_train(
                 kind=options["kind"], fast=options["fast"], actor=None, progress=self._progress
