@@ -122,10 +122,12 @@ def _widget_state(conversation_id: int) -> dict[str, Any]:
 
 
 @database_sync_to_async
-def _customer_visible_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
-    conversation = Conversation(pk=conversation_id)
-    messages = message_list(conversation=conversation, after_seq=after_seq, include_notes=False)
-    return [message_payload(message, for_agent=False) for message in messages.select_related("author__agent_profile")]
+def _messages_after(conversation_id: int, after_seq: int, *, for_agent: bool) -> list[dict[str, Any]]:
+    """The resume replay: agents get notes and annotations too, customers neither."""
+    messages = message_list(conversation=Conversation(pk=conversation_id), after_seq=after_seq, include_notes=for_agent)
+    return [
+        message_payload(message, for_agent=for_agent) for message in messages.select_related("author__agent_profile")
+    ]
 
 
 class WidgetConsumer(ChatConsumer):
@@ -180,7 +182,7 @@ class WidgetConsumer(ChatConsumer):
 
     async def resume(self, frame: dict[str, Any]) -> None:
         after_seq = _field_int(frame, "after_seq", default=0)
-        messages = await _customer_visible_after(self.conversation_id, after_seq)
+        messages = await _messages_after(self.conversation_id, after_seq, for_agent=False)
         for message in messages:
             await self.send_json({"type": "message.new", "message": message})
         last_seq = messages[-1]["seq"] if messages else after_seq
@@ -232,13 +234,6 @@ class WidgetConsumer(ChatConsumer):
 def _inbox_access(user: Any) -> tuple[bool, bool]:
     """(may read, may write) for this user."""
     return user_has_role(user, AGENTS, MANAGERS), user_has_role(user, AGENTS)
-
-
-@database_sync_to_async
-def _all_after(conversation_id: int, after_seq: int) -> list[dict[str, Any]]:
-    conversation = Conversation(pk=conversation_id)
-    messages = message_list(conversation=conversation, after_seq=after_seq).select_related("author__agent_profile")
-    return [message_payload(message, for_agent=True) for message in messages]
 
 
 @database_sync_to_async
@@ -329,7 +324,7 @@ class InboxConsumer(ChatConsumer):
     async def resume(self, frame: dict[str, Any]) -> None:
         conversation = await _conversation(_field_int(frame, "conversation"))
         after_seq = _field_int(frame, "after_seq", default=0)
-        messages = await _all_after(conversation.pk, after_seq)
+        messages = await _messages_after(conversation.pk, after_seq, for_agent=True)
         for message in messages:
             await self.send_json({"type": "message.new", "conversation": conversation.pk, "message": message})
         last_seq = messages[-1]["seq"] if messages else after_seq
