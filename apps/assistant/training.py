@@ -48,12 +48,14 @@ HELD_OUT_PERCENT = 10
 # Changing the salt would reshuffle every text between training and held out: don't.
 _HELD_OUT_SALT = "held-out:v1:"
 
-# fast: a linear head on frozen MiniLM embeddings (about a minute on BANKING77 on two CPU cores); full: the
-# encoder fine-tuned with the head. Measured on BANKING77 in bench/intent.py.
+# fast: a linear head on frozen MiniLM embeddings; full: the encoder fine-tuned with the head. Measured on
+# BANKING77 with bench/intent.py (2 CPU cores): fast about 8 minutes, full about 10 minutes an epoch. The
+# head's learning rate is high in both because it reads unit-length embeddings: at 1e-3 a fine-tuned model
+# reached 72 % validation accuracy after an epoch, at 2e-2 it reached 92 %.
 TRAINING_CONFIGS = {
     "fast": IntentTrainingConfig(mode="head", epochs=60, patience=5),
     "full": IntentTrainingConfig(
-        mode="finetune", epochs=8, patience=2, batch_size=32, learning_rate=1e-3, encoder_learning_rate=5e-5
+        mode="finetune", epochs=3, patience=1, batch_size=32, learning_rate=2e-2, encoder_learning_rate=5e-5
     ),
 }
 
