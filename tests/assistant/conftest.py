@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 INTENT_EXAMPLES = {
@@ -44,6 +45,7 @@ WORDS = sorted(
 
 def tiny_encoder_folder(folder: Path, hidden_size: int = 32) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)  # the same tiny weights whichever test builds it first
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)}).save_pretrained(folder)
     config = BertConfig(
