@@ -28,9 +28,12 @@ django.setup()
 # After django.setup(): training imports the registry's models.
 import torch  # noqa: E402
 
-from apps.assistant.ml.encoder import device_default, encoder_path  # noqa: E402
-from apps.assistant.ml.intent import IntentModel, IntentTrainingConfig, train_intent_model  # noqa: E402
-from apps.assistant.training import TRAINING_CONFIGS, intent_csv_read, intent_model_evaluate  # noqa: E402
+from apps.assistant.examples import labelled_csv_read  # noqa: E402
+from apps.assistant.jobs import TRAINING_CONFIGS  # noqa: E402
+from apps.assistant.ml.config import IntentTrainingConfig, encoder_path  # noqa: E402
+from apps.assistant.ml.encoder import device_default  # noqa: E402
+from apps.assistant.ml.intent import IntentModel, train_intent_model  # noqa: E402
+from apps.assistant.training import intent_model_evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "banking77"
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not train_file.exists() or not test_file.exists():
         print(f"bench-intent skipped: no BANKING77 at {args.data} (train.csv and test.csv)")
         return 0
-    train, test = intent_csv_read(train_file), intent_csv_read(test_file)
+    train, test = labelled_csv_read(train_file), labelled_csv_read(test_file)
     if args.limit:
         train = random.Random(0).sample(train, min(args.limit, len(train)))
     config = config_for(args)

@@ -16,13 +16,11 @@ app.autodiscover_tasks()
 
 
 def task_enqueue_by_name(name: str, *args: object) -> None:
-    """Queue the task called ``name``: by its registered object when this process knows it (so eager mode
-    runs it in-process), else by name for whichever worker has it. Lets an app start another app's task
-    without importing it, and a service start its own app's task without an import cycle."""
-    # Web processes never start a worker, so the apps' tasks modules are imported here on first use.
-    app.loader.import_default_modules()
-    task = app.tasks.get(name)
-    if task is not None:
-        task.apply_async(args=args)
+    """Queue the task called ``name`` for whichever worker has it (routed by name: CELERY_TASK_ROUTES). Lets
+    an app start another app's task without importing it, and a web process start a model's task without
+    importing torch. Eager (the embedded default), the task runs here, so its module is imported here."""
+    if app.conf.task_always_eager:
+        app.loader.import_default_modules()
+        app.tasks[name].apply_async(args=args)
     else:
         app.send_task(name, args=args)

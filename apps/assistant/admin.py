@@ -13,27 +13,27 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel, TrainingExample
+from apps.assistant.examples import LabelledFileError, labelled_csv_parse
+from apps.assistant.jobs import evaluation_enqueue, training_enqueue
+from apps.assistant.models import (
+    AliasChange,
+    ModelAlias,
+    ModelEvaluation,
+    ModelVersion,
+    RegisteredModel,
+    TrainingExample,
+)
 from apps.assistant.registry import (
-    ArtifactError,
     challenger_set,
     model_version_artifact_problem,
     model_version_promote,
     model_version_rollback,
 )
 from apps.assistant.selectors import classification_view
-from apps.assistant.services import alias_set, training_example_add, training_example_set_status
-from apps.assistant.training import (
-    IntentFileError,
-    intent_csv_parse,
-    model_version_evaluate,
-    model_version_evaluate_held_out,
-    training_enqueue,
-)
+from apps.assistant.services import alias_clear, alias_set, training_example_add, training_example_set_status
 from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 # The metrics every kind of model reports on its held-out split, shown as columns side by side.
@@ -280,17 +280,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def evaluate_held_out(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset.select_related("model"):
             try:
-                version = model_version_evaluate_held_out(version=version)
-            except (ValidationError, ArtifactError) as error:
-                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-                self.message_user(request, text, messages.ERROR)
+                evaluation = evaluation_enqueue(version=version, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
             else:
-                metrics = version.metrics
-                self.message_user(
-                    request,
-                    f"{version}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
-                    f"on {metrics['n']} held-out examples.",
-                )
+                self._evaluation_message(request, evaluation)
+
+    def _evaluation_message(self, request: HttpRequest, evaluation: ModelEvaluation) -> None:
+        if evaluation.status == ModelEvaluation.Status.FAILED:
+            self.message_user(request, f"{evaluation}: {evaluation.error}", messages.ERROR)
+        elif evaluation.status == ModelEvaluation.Status.DONE:
+            metrics = evaluation.metrics
+            self.message_user(
+                request,
+                f"{evaluation}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+                f"on {metrics['n']} examples.",
+            )
+        else:
+            self.message_user(request, f"{evaluation} is queued on the training queue; the evaluations list shows it.")
 
     # --- The version page: its classification report, and evaluation on an uploaded file ----------------
 
@@ -312,6 +319,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "report": classification_view(version.metrics) if version.metrics.get("per_label") else None,
             "report_title": "Held-out split",
             "upload_form": EvaluationUploadForm() if ready and self.has_change_permission(request, version) else None,
+            "evaluations": version.evaluations.select_related("created_by")[:20],
         }
 
     def evaluate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -325,22 +333,52 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(change_url)
         upload = form.cleaned_data["data"]
         try:
-            rows = intent_csv_parse(io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""), upload.name)
-            report = model_version_evaluate(
-                version=version, texts=[row.text for row in rows], labels=[row.label for row in rows]
-            )
-        except (IntentFileError, ArtifactError) as error:
+            rows = labelled_csv_parse(io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""), upload.name)
+            evaluation = evaluation_enqueue(version=version, actor=request.user, rows=rows, data_name=upload.name)
+        except LabelledFileError as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": version,
-            "title": f"{version} on {upload.name}",
-            "report": classification_view(report),
-            "report_title": f"{upload.name} ({report['n']} examples, not stored)",
-        }
-        return TemplateResponse(request, "admin/assistant/modelversion/evaluation.html", context)
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        self._evaluation_message(request, evaluation)
+        return HttpResponseRedirect(reverse("admin:assistant_modelevaluation_change", args=[evaluation.pk]))
+
+
+@admin.register(ModelEvaluation)
+class ModelEvaluationAdmin(admin.ModelAdmin):
+    """Evaluations are written by the worker that runs them; here they are read (and deleted when stale)."""
+
+    list_display = ("__str__", "status", "accuracy", "size", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "held_out", "version__model", "created_at")
+    list_select_related = ("version__model", "created_by")
+    search_fields = ("data_name", "version__model__name")
+    fields = ("version", "data_name", "status", "size", "error", "created_by", "created_at", "finished_at")
+    readonly_fields = fields
+    change_form_template = "admin/assistant/modelevaluation/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("assistant.view_modelversion")
+
+    @admin.display(description="accuracy")
+    def accuracy(self, evaluation: ModelEvaluation) -> str | None:
+        return _format_metric(evaluation.metrics.get("accuracy"))
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        evaluation = self.get_object(request, object_id)
+        if evaluation is not None and evaluation.status == ModelEvaluation.Status.DONE:
+            extra_context = {
+                **(extra_context or {}),
+                "report": classification_view(evaluation.metrics),
+                "report_title": f"{evaluation.data_name} ({evaluation.size} examples)",
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class ModelAliasForm(forms.ModelForm):
@@ -386,9 +424,21 @@ class ModelAliasAdmin(admin.ModelAdmin):
             kwargs["queryset"] = ModelVersion.objects.filter(status=ModelVersion.Status.READY).select_related("model")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    actions = ("clear_challenger",)
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # No service removes an alias; a delete here would leave a move out of the history.
+        # Removing an alias goes through alias_clear (the action below), which writes the history.
         return False
+
+    @admin.action(description="Clear the selected challengers (stop their shadow runs)", permissions=["change"])
+    def clear_challenger(self, request: HttpRequest, queryset: QuerySet[ModelAlias]) -> None:
+        champions = queryset.filter(alias=ModelAlias.Name.CHAMPION).count()
+        if champions:
+            self.message_user(request, "A champion is moved (promote or roll back), never cleared.", messages.ERROR)
+            return
+        for alias in queryset.select_related("model", "version__model"):
+            alias_clear(model=alias.model, alias=alias.alias, actor=request.user, reason="cleared in the admin")
+            self.message_user(request, f"{alias.model}'s challenger {alias.version} is cleared.")
 
     def save_model(self, request: HttpRequest, obj: ModelAlias, form: ModelAliasForm, change: bool) -> None:
         reason = form.cleaned_data["reason"]

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.selectors import team_for_intent
-from apps.assistant.inference import intent_predict
+from apps.assistant.inference import intent_predict, sentiment_probabilities
 from apps.assistant.ml.intent import IntentPrediction
 from apps.assistant.ml.sentiment import sentiment_analyse
 from apps.conversations.models import Message
@@ -48,11 +48,14 @@ def message_analyse(*, message_id: int) -> Message | None:
         return None
     predictions, version = intent_predict([message.text])
     prediction = predictions[0] if predictions else None
-    sentiment = sentiment_analyse(message.text)
+    learned, sentiment_version = sentiment_probabilities([message.text])
+    sentiment = sentiment_analyse(message.text, learned[0] if learned else None)
     decision = decide(prediction, escalate_reasons=sentiment.reasons)
     models: dict[str, Any] = {"sentiment": sentiment.source}
     if version is not None:
         models["intent"] = version.version
+    if sentiment_version is not None:
+        models["sentiment_version"] = sentiment_version.version
     with transaction.atomic():
         message_annotate(
             message=message,

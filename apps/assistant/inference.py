@@ -17,6 +17,7 @@ from apps.assistant.registry import ArtifactError, model_version_load_checked
 logger = logging.getLogger(__name__)
 
 INTENT_MODEL_NAME = "intent"
+SENTIMENT_MODEL_NAME = "sentiment"
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ChampionCache:
 
 
 intent_champion = ChampionCache(INTENT_MODEL_NAME)
+sentiment_champion = ChampionCache(SENTIMENT_MODEL_NAME)
 
 
 def intent_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, ModelVersion | None]:
@@ -68,3 +70,13 @@ def intent_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, Mod
     if served.model is None:
         return None, None
     return served.model.predict(texts), served.version
+
+
+def sentiment_probabilities(texts: list[str]) -> tuple[list[dict[str, float]] | None, ModelVersion | None]:
+    """The serving sentiment model's probability of each label for each of ``texts``, or (None, None)."""
+    served = sentiment_champion.current()
+    if served.model is None:
+        return None, None
+    labels = served.model.labels
+    rows = served.model.probabilities(texts).tolist()
+    return [dict(zip(labels, row, strict=True)) for row in rows], served.version

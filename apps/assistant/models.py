@@ -48,6 +48,9 @@ class ModelVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     notes = models.TextField(blank=True)
+    # Touched by every progress report while the version trains: a redelivered training task finding it
+    # recent knows another worker is still at it (a training can outlast the broker's visibility timeout).
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["model", "-version"]
@@ -95,6 +98,36 @@ class AliasChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name}@{self.alias}: {self.from_version_id} → {self.to_version_id}"
+
+
+class ModelEvaluation(models.Model):
+    """One evaluation of a version, run by a Celery worker: on the model's held-out split (which also
+    replaces the version's metrics) or on an uploaded labelled file, whose rows are kept here until it runs."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="evaluations")
+    data_name = models.CharField(max_length=200, help_text="The file evaluated on, or the held-out split.")
+    held_out = models.BooleanField(default=False)
+    rows = models.JSONField(default=list, blank=True, help_text="[text, label] pairs of an uploaded file.")
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    metrics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.version} on {self.data_name}"
 
 
 class TrainingExample(models.Model):

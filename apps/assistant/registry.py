@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.assistant.models import ModelAlias, ModelVersion, RegisteredModel
 from apps.assistant.selectors import champion_previous, model_alias_version
@@ -142,8 +143,10 @@ def model_version_create(
 
 def model_version_progress(*, version: ModelVersion, fraction: float, note: str) -> None:
     """Shows how far training is, in the version's notes, while it trains (the admin lists them)."""
-    version.notes = f"Training {fraction:.0%}: {note}"
-    ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(notes=version.notes)
+    version.notes, version.progress_at = f"Training {fraction:.0%}: {note}", timezone.now()
+    ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
+        notes=version.notes, progress_at=version.progress_at
+    )
 
 
 def _training_version_locked(version: ModelVersion) -> ModelVersion:

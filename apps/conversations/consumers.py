@@ -364,6 +364,11 @@ class InboxConsumer(ChatConsumer):
             {"type": "message.new", "conversation": event["conversation"], "message": event["message"]}
         )
 
+    async def chat_annotated(self, event: dict[str, Any]) -> None:
+        await self.send_json(
+            {"type": "message.annotated", "conversation": event["conversation"], "message": event["message"]}
+        )
+
     async def chat_conversation(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "conversation.updated", "conversation": event["conversation"]})
 

@@ -52,6 +52,7 @@ def message_payload(message: Message, *, for_agent: bool) -> dict[str, Any]:
             intent=message.intent,
             intent_confidence=message.intent_confidence,
             sentiment=message.sentiment,
+            escalate=message.escalate,
             decision=message.decision,
             decision_reason=message.decision_reason,
         )
@@ -102,6 +103,18 @@ def send_rollback_unsafe(group: str, event: dict[str, Any]) -> None:
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_rollback_unsafe(group, event))
+
+
+def message_annotated_broadcast_on_commit(message: Message) -> None:
+    """Tell every inbox what the models and the policy made of a stored message (agents only)."""
+    send_on_commit(
+        INBOX_GROUP,
+        {
+            "type": "chat.annotated",
+            "conversation": message.conversation_id,
+            "message": message_payload(message, for_agent=True),
+        },
+    )
 
 
 def message_broadcast_on_commit(message: Message) -> None:

@@ -18,6 +18,7 @@ from apps.conversations.events import (
     conversation_group,
     conversation_state_payload,
     conversation_summary,
+    message_annotated_broadcast_on_commit,
     message_broadcast_on_commit,
     send_rollback_unsafe,
     user_display_name,
@@ -210,7 +211,8 @@ def message_annotate(
     decision_reason: str = "",
     annotations: dict | None = None,
 ) -> Message:
-    """Store what the models and the policy made of a message (merging ``annotations`` into its JSON)."""
+    """Store what the models and the policy made of a message (merging ``annotations`` into its JSON), and
+    show it in every inbox once committed."""
     message.intent = intent
     message.intent_confidence = intent_confidence
     message.intent_top3 = intent_top3 or []
@@ -231,6 +233,7 @@ def message_annotate(
             "annotations",
         ]
     )
+    message_annotated_broadcast_on_commit(message)
     return message
 
 

@@ -394,6 +394,10 @@
         : "";
       item.append(element("p", "msg__meta", "Intent: " + message.intent + confidence));
     }
+    if (typeof message.sentiment === "number") {
+      const escalate = message.escalate ? " — escalate" : "";
+      item.append(element("p", "msg__meta", "Sentiment: " + message.sentiment.toFixed(2) + escalate));
+    }
     if (message.decision) {
       const reason = message.decision_reason ? " — " + message.decision_reason : "";
       const label = DECISION_LABELS[message.decision] || message.decision;
@@ -562,6 +566,14 @@
     renderBadges();
   }
 
+  // The models' annotations and the bot's decision arrive after the message itself: redraw it in place.
+  function onMessageAnnotated(frame) {
+    const message = frame.message;
+    if (!message || typeof message.seq !== "number" || frame.conversation !== openId() || !dom.transcript) return;
+    const current = dom.transcript.querySelector('li[data-seq="' + message.seq + '"]');
+    if (current) current.replaceWith(buildMessage(message));
+  }
+
   function onAck(frame) {
     const pending = state.pending.get(frame.client_id);
     if (!pending) return;
@@ -609,6 +621,7 @@
     "inbox.snapshot": onSnapshot,
     "conversation.updated": onConversationUpdated,
     "message.new": onMessageNew,
+    "message.annotated": onMessageAnnotated,
     "message.ack": onAck,
     "resume.done": onResumeDone,
     typing: showTyping,

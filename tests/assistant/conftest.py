@@ -7,6 +7,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+from apps.assistant.inference import Served, intent_champion, sentiment_champion
+
 INTENT_EXAMPLES = {
     "card_arrival": [
         "my card has not arrived yet",
@@ -70,3 +72,13 @@ def tiny_encoder(settings, tiny_encoder_path) -> Path:
     """HELPDESK_ENCODER_PATH pointed at the tiny model for this test."""
     settings.HELPDESK_ENCODER_PATH = str(tiny_encoder_path)
     return tiny_encoder_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_champion_caches():
+    """Each test starts with nothing loaded: a version id reused by another test's database is another model."""
+    for cache in (intent_champion, sentiment_champion):
+        cache.served = Served()
+    yield
+    for cache in (intent_champion, sentiment_champion):
+        cache.served = Served()

@@ -8,8 +8,8 @@ from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from apps.assistant.models import AliasChange, ModelVersion, RegisteredModel
-from apps.assistant.registry import model_version_promote
+from apps.assistant.models import AliasChange, ModelAlias, ModelEvaluation, ModelVersion, RegisteredModel
+from apps.assistant.registry import challenger_set, model_version_promote
 from apps.assistant.selectors import model_alias_version
 from apps.assistant.training import model_version_train
 from apps.assistant.training_tasks import train_model_version  # noqa: F401 (registers the task in this process)
@@ -83,12 +83,12 @@ def test_train_action_without_data_says_why_and_registers_nothing(client, mladmi
 
 
 def test_train_action_refuses_a_model_that_is_not_trained_from_examples(client, mladmin_mo):
-    sentiment = RegisteredModel.objects.create(name="sentiment", kind="sentiment")
+    satisfaction = RegisteredModel.objects.create(name="satisfaction", kind="satisfaction")
     client.force_login(mladmin_mo)
 
-    response = client.post(MODELS_URL, {"action": "train_fast", "_selected_action": [sentiment.pk]}, follow=True)
+    response = client.post(MODELS_URL, {"action": "train_fast", "_selected_action": [satisfaction.pk]}, follow=True)
 
-    assert messages_of(response) == ["sentiment is not trained from examples here"]
+    assert messages_of(response) == ["satisfaction is not trained from examples here"]
     assert not ModelVersion.objects.exists()
 
 
@@ -144,6 +144,7 @@ def test_rollback_without_history_is_refused_with_a_message(client, mladmin_mo, 
     assert AliasChange.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_evaluate_on_held_out_replaces_the_metrics(client, mladmin_mo, trained):
     ModelVersion.objects.filter(pk=trained.pk).update(metrics={"accuracy": 0.0, "training_seconds": 3.0})
     client.force_login(mladmin_mo)
@@ -155,11 +156,16 @@ def test_evaluate_on_held_out_replaces_the_metrics(client, mladmin_mo, trained):
     assert trained.metrics["training_seconds"] == 3.0  # kept from training
     assert "per_label" in trained.metrics
     assert messages_of(response) == [
-        f"intent v1: accuracy {trained.metrics['accuracy']:.3f}, macro-F1 {trained.metrics['macro_f1']:.3f} "
-        "on 1 held-out examples."
+        f"intent v1 on held-out split: accuracy {trained.metrics['accuracy']:.3f}, "
+        f"macro-F1 {trained.metrics['macro_f1']:.3f} on 1 examples."
     ]
+    evaluation = ModelEvaluation.objects.get()
+    assert (evaluation.version, evaluation.held_out, evaluation.status) == (trained, True, "done")
+    assert evaluation.created_by == mladmin_mo
+    assert evaluation.metrics["accuracy"] == trained.metrics["accuracy"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_evaluate_on_held_out_reports_a_missing_artifact(client, mladmin_mo, trained, model_store):
     shutil.rmtree(model_store / "intent" / "1")
     before = dict(trained.metrics)
@@ -167,9 +173,12 @@ def test_evaluate_on_held_out_reports_a_missing_artifact(client, mladmin_mo, tra
 
     response = client.post(VERSIONS_URL, {"action": "evaluate_held_out", "_selected_action": [trained.pk]}, follow=True)
 
-    assert messages_of(response) == [f"intent v1: artifact missing at {model_store / 'intent' / '1'}"]
+    assert messages_of(response) == [
+        f"intent v1 on held-out split: intent v1: artifact missing at {model_store / 'intent' / '1'}"
+    ]
     trained.refresh_from_db()
     assert trained.metrics == before
+    assert ModelEvaluation.objects.get().status == "failed"
 
 
 def test_the_version_page_shows_the_report_and_the_confusion_chart(client, mladmin_mo, trained):
@@ -222,22 +231,53 @@ def test_the_version_page_of_a_version_in_training_has_no_report(client, mladmin
     assert '<td class="field-short_notes">Training 40%: epoch 4</td>' in listing.content.decode()
 
 
-def test_evaluate_on_an_uploaded_file_shows_the_report_without_storing_it(client, mladmin_mo, trained):
+@pytest.mark.django_db(transaction=True)
+def test_evaluate_on_an_uploaded_file_keeps_the_report_and_leaves_the_metrics(client, mladmin_mo, trained):
     before = dict(trained.metrics)
     upload = SimpleUploadedFile(
         "check.csv", b"text,label\nwhere is my new card,card_arrival\ntell me a joke,oos\n", "text/csv"
     )
     client.force_login(mladmin_mo)
 
-    response = client.post(reverse("admin:assistant_modelversion_evaluate", args=[trained.pk]), {"data": upload})
+    response = client.post(
+        reverse("admin:assistant_modelversion_evaluate", args=[trained.pk]), {"data": upload}, follow=True
+    )
 
-    assert response.status_code == 200
-    assert response.context["report_title"] == "check.csv (2 examples, not stored)"
+    evaluation = ModelEvaluation.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("admin:assistant_modelevaluation_change", args=[evaluation.pk])
+    assert (evaluation.status, evaluation.size, evaluation.data_name) == ("done", 2, "check.csv")
+    assert evaluation.rows == [["where is my new card", "card_arrival"], ["tell me a joke", "oos"]]
+    assert response.context["report_title"] == "check.csv (2 examples)"
     headline = dict(response.context["report"].headline)
     assert set(headline) >= {"Accuracy", "Macro-F1", "Out-of-scope recall", "Examples"}
     assert headline["Examples"] == "2"
     trained.refresh_from_db()
     assert trained.metrics == before
+    version_page = client.get(version_url(trained)).content.decode()
+    assert 'id="evaluations"' in version_page
+    assert "check.csv" in version_page
+
+
+def test_an_evaluation_still_running_refreshes_its_page(client, mladmin_mo, trained):
+    evaluation = ModelEvaluation.objects.create(version=trained, data_name="check.csv", size=2)
+    client.force_login(mladmin_mo)
+
+    response = client.get(reverse("admin:assistant_modelevaluation_change", args=[evaluation.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="evaluation-running"' in page
+    assert 'http-equiv="refresh"' in page
+    assert "report" not in response.context or response.context.get("report") is None
+
+
+def test_an_evaluation_is_refused_to_an_agent(client, agent_alice, trained):
+    evaluation = ModelEvaluation.objects.create(version=trained, data_name="check.csv", size=2)
+    client.force_login(agent_alice)
+
+    response = client.get(reverse("admin:assistant_modelevaluation_change", args=[evaluation.pk]))
+
+    assert response.status_code in (302, 403)
 
 
 def test_evaluate_on_a_bad_upload_names_the_line(client, mladmin_mo, trained):
@@ -286,3 +326,46 @@ def test_chart_js_is_vendored_with_its_licence_header():
         header = script.read(200)
     assert "Chart.js v4" in header
     assert "Released under the MIT License" in header
+
+
+def test_clearing_a_challenger_in_the_admin_writes_the_history(client, mladmin_mo, tmp_path):
+    model = intent_model()
+    first, second = version_ready(model, tmp_path), version_ready(model, tmp_path)
+    model_version_promote(version=first, actor=None, reason="first")
+    challenger_set(version=second, actor=None, reason="shadow it")
+    alias = ModelAlias.objects.get(alias="challenger")
+    client.force_login(mladmin_mo)
+
+    response = client.post(
+        reverse("admin:assistant_modelalias_changelist"),
+        {"action": "clear_challenger", "_selected_action": [alias.pk]},
+        follow=True,
+    )
+
+    assert messages_of(response) == ["intent's challenger intent v2 is cleared."]
+    assert model_alias_version(model=model, alias="challenger") is None
+    change = AliasChange.objects.filter(alias="challenger").first()
+    assert (change.from_version, change.to_version, change.actor, change.reason) == (
+        second,
+        None,
+        mladmin_mo,
+        "cleared in the admin",
+    )
+
+
+def test_a_champion_is_never_cleared_in_the_admin(client, mladmin_mo, tmp_path):
+    model = intent_model()
+    model_version_promote(version=version_ready(model, tmp_path), actor=None, reason="first")
+    champion = ModelAlias.objects.get(alias="champion")
+    history = AliasChange.objects.count()
+    client.force_login(mladmin_mo)
+
+    response = client.post(
+        reverse("admin:assistant_modelalias_changelist"),
+        {"action": "clear_challenger", "_selected_action": [champion.pk]},
+        follow=True,
+    )
+
+    assert messages_of(response) == ["A champion is moved (promote or roll back), never cleared."]
+    assert ModelAlias.objects.filter(pk=champion.pk).exists()
+    assert AliasChange.objects.count() == history

@@ -6,8 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.assistant.analysis import message_analyse
+from apps.assistant.inference import sentiment_probabilities
+from apps.assistant.ml.sentiment import sentiment_analyse
 from apps.assistant.models import ModelVersion, TrainingExample
 from apps.assistant.training import model_version_train
+from apps.conversations.models import Message
+from apps.conversations.services import message_post
 from tests.assistant.conftest import INTENT_EXAMPLES
 from tests.assistant.registry_helpers import intent_examples_store
 
@@ -199,3 +204,42 @@ def test_evaluate_reports_a_damaged_artifact(trained, evaluation_file, model_sto
 
     with pytest.raises(CommandError, match="intent v1: checksum mismatch"):
         run("evaluate", "intent", "--data", str(evaluation_file), "--version", "1")
+
+
+SENTIMENT_ROWS = {
+    "negative": ["my card was declined again", "the fee is too high", "payment declined, no help", "no refund yet"],
+    "neutral": ["where is my new card", "what is my balance", "how do I top up", "the card arrived"],
+    "positive": ["thanks that helped", "hello thanks", "thanks, the refund arrived", "great help thanks"],
+}
+
+
+def test_sentiment_examples_train_a_model_that_is_blended_with_the_lexicon(tmp_path, tiny_encoder, conversation):
+    rows = [f'"{text}",{label}' for label, texts in SENTIMENT_ROWS.items() for text in texts]
+    rows += [f'"{text} please",{label}' for label, texts in SENTIMENT_ROWS.items() for text in texts]
+    path = csv_file(tmp_path, "text,label\n" + "\n".join(rows) + "\n", name="sentiment.csv")
+
+    imported, _ = run("import_intents", str(path), "--kind", "sentiment")
+    trained, _ = run("train", "sentiment", "--fast")
+    message = message_post(
+        conversation=conversation, role=Message.Role.CUSTOMER, text="my card was declined", client_id=None
+    ).message
+    message_analyse(message_id=message.pk)
+
+    assert imported.strip() == "sentiment.csv: 24 rows, 3 labels: 24 new, 0 duplicate"
+    assert TrainingExample.objects.filter(kind="sentiment").count() == 24
+    assert trained.splitlines()[0].startswith("sentiment v1: ready")
+    message.refresh_from_db()
+    assert message.annotations["models"]["sentiment"] == "lexicon+learned"
+    assert message.annotations["models"]["sentiment_version"] == 1
+    learned, _ = sentiment_probabilities(["my card was declined"])
+    assert message.sentiment == sentiment_analyse("my card was declined", learned[0]).score
+    assert message.sentiment != sentiment_analyse("my card was declined").score
+
+
+def test_a_sentiment_label_outside_the_three_names_its_line(tmp_path):
+    path = csv_file(tmp_path, "text,label\nthanks,positive\nawful,angry\n", name="sentiment.csv")
+
+    with pytest.raises(CommandError, match=r"sentiment\.csv:3: sentiment labels are negative, neutral, positive"):
+        run("import_intents", str(path), "--kind", "sentiment")
+
+    assert not TrainingExample.objects.exists()

@@ -5,13 +5,17 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
-from apps.assistant import training
+from apps.assistant import jobs, training
+from apps.assistant.examples import data_fingerprint, examples_split, is_held_out, labelled_examples
+from apps.assistant.jobs import training_enqueue
 from apps.assistant.models import AliasChange, ModelAlias, ModelVersion
 from apps.assistant.registry import (
     ArtifactError,
@@ -25,14 +29,7 @@ from apps.assistant.registry import (
 )
 from apps.assistant.selectors import model_alias_version
 from apps.assistant.services import example_text_sha256
-from apps.assistant.training import (
-    data_fingerprint,
-    examples_split,
-    intent_examples,
-    is_held_out,
-    model_version_train,
-    training_enqueue,
-)
+from apps.assistant.training import model_version_train
 from apps.assistant.training_tasks import train_model_version
 from helpdesk.celery import app as celery_app
 from tests.assistant.conftest import INTENT_EXAMPLES
@@ -91,7 +88,7 @@ def test_training_registers_a_ready_version_with_metrics_and_checksum_and_makes_
     assert version.artifact_sha256 == artifact_sha256(folder)
     assert model_version_load_checked(version) == folder
     assert [path.name for path in (model_store / "intent").iterdir()] == ["1"]  # no staging folder left
-    assert version.data_fingerprint == data_fingerprint(intent_examples())
+    assert version.data_fingerprint == data_fingerprint(labelled_examples(kind="intent"))
     assert version.parameters["config"]["mode"] == "head"
     assert version.parameters["fast"] is True
     assert version.code_version == code_version_current()
@@ -159,10 +156,10 @@ def test_training_refuses_data_with_fewer_than_two_labels_before_registering_any
 
 def test_the_held_out_split_stays_the_same_when_examples_are_added():
     intent_examples_store()
-    before_training, before_held_out = examples_split(intent_examples())
+    before_training, before_held_out = examples_split(labelled_examples(kind="intent"))
 
     intent_examples_store({"refund": [f"refund request number {n}" for n in range(60)]})  # 60 more
-    after_training, after_held_out = examples_split(intent_examples())
+    after_training, after_held_out = examples_split(labelled_examples(kind="intent"))
 
     assert {e.text for e in before_held_out} <= {e.text for e in after_held_out}
     assert {e.text for e in before_training} <= {e.text for e in after_training}
@@ -355,6 +352,32 @@ def test_a_redelivered_training_task_leaves_a_finished_version_alone(tmp_path):
     assert ModelVersion.objects.get().artifact_sha256 == version.artifact_sha256
 
 
+def test_a_redelivered_training_task_leaves_a_training_still_reporting_progress_alone(tiny_encoder):
+    intent_examples_store()
+    version = jobs.model_version_start(fast=True, actor=None)
+    ModelVersion.objects.filter(pk=version.pk).update(progress_at=timezone.now() - timedelta(minutes=5))
+
+    result = train_model_version.apply(args=(version.pk,)).get()
+
+    assert result["skipped"] is True
+    assert result["reason"] == "training elsewhere"
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.TRAINING
+
+
+def test_a_redelivered_training_task_takes_over_from_a_worker_that_died(tiny_encoder):
+    intent_examples_store()
+    version = jobs.model_version_start(fast=True, actor=None)
+    ModelVersion.objects.filter(pk=version.pk).update(progress_at=timezone.now() - timedelta(hours=2))
+
+    result = train_model_version.apply(args=(version.pk,)).get()
+
+    assert result["status"] == "ready"
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.READY
+    assert version.progress_at > timezone.now() - timedelta(minutes=5)
+
+
 def test_a_version_whose_task_cannot_be_queued_is_marked_failed(
     tiny_encoder, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -363,7 +386,7 @@ def test_a_version_whose_task_cannot_be_queued_is_marked_failed(
     def broker_down(name, *args):
         raise ConnectionError("redis unreachable")
 
-    monkeypatch.setattr(training, "task_enqueue_by_name", broker_down)
+    monkeypatch.setattr(jobs, "task_enqueue_by_name", broker_down)
 
     with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
         training_enqueue(model=intent_model(), fast=True, actor=None)
@@ -434,3 +457,31 @@ def test_a_worker_on_the_training_queue_trains_the_version(training_worker, tiny
     assert version.notes.startswith("Trained in ")
     assert model_alias_version(model=version.model, alias="champion") == version
     assert model_version_load_checked(version) == settings.MODEL_STORE / "intent" / "1"
+
+
+def test_the_evaluation_task_goes_to_the_training_queue():
+    route = celery_app.amqp.router.route({}, jobs.EVALUATE_TASK, args=(1,), kwargs={})
+
+    assert route["queue"].name == "training"
+
+
+def test_web_processes_with_workers_never_import_torch(settings):
+    # With REDIS_URL, Daphne serves pages, the admin and the API and queues model work by name: loading torch
+    # there would cost every web process hundreds of MB. A fresh process, as Daphne starts.
+    code = (
+        "import sys, django; django.setup(); import helpdesk.asgi; from django.urls import get_resolver; "
+        "get_resolver().url_patterns; from django.contrib import admin; admin.autodiscover(); "
+        "from helpdesk.celery import app, task_enqueue_by_name; app.send_task = lambda *a, **k: None; "
+        "task_enqueue_by_name('apps.assistant.tasks.analyse_message', 1); "
+        "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR, env=env, timeout=120
+    )
+
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr[-2000:]

@@ -237,3 +237,26 @@ async def test_the_team_of_a_transfer_must_exist(agent_alice):
     await database_sync_to_async(conversation.refresh_from_db)()
     assert conversation.state == Conversation.State.BOT
     await inbox.disconnect()
+
+
+async def test_the_models_annotations_reach_the_inbox_live_and_never_the_widget(agent_alice):
+    conversation, token = await new_widget_session("Wendy")
+    inbox, _ = await inbox_connect("alice")
+    widget = await widget_connect(token)
+
+    await widget.send_json_to(send_frame("This is useless, I want a human now"))
+    inbox_frames = await frames_until(inbox, "message.annotated")
+    widget_frames = await drain(widget)
+
+    annotated = inbox_frames[-1]
+    new = next(frame for frame in inbox_frames if frame["type"] == "message.new")
+    assert annotated["conversation"] == conversation.pk
+    assert annotated["message"]["seq"] == new["message"]["seq"]
+    assert annotated["message"]["escalate"] is True
+    assert annotated["message"]["sentiment"] < 0
+    assert annotated["message"]["decision"] == Message.Decision.HANDOFF
+    assert annotated["message"]["decision_reason"].startswith("Escalated: asked for a person")
+    assert "message.annotated" not in {frame["type"] for frame in widget_frames}
+    assert all("sentiment" not in frame.get("message", {}) for frame in widget_frames)
+    await widget.disconnect()
+    await inbox.disconnect()

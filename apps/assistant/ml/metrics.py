@@ -4,7 +4,7 @@ the out-of-scope figures when the data has an ``oos`` label."""
 from collections import Counter
 from typing import Any
 
-from apps.assistant.ml.intent import OUT_OF_SCOPE
+from apps.assistant.ml.config import OUT_OF_SCOPE
 
 
 def classification_report(truth: list[str], predicted: list[str]) -> dict[str, Any]:

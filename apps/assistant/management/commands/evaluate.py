@@ -4,10 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.assistant.examples import LabelledFileError, labelled_csv_read
+from apps.assistant.jobs import MODEL_NAMES
 from apps.assistant.models import ModelVersion
 from apps.assistant.registry import ArtifactError
 from apps.assistant.selectors import model_version_get
-from apps.assistant.training import MODEL_NAMES, IntentFileError, intent_csv_read, model_version_evaluate
+from apps.assistant.training import model_version_evaluate
 
 OOS_FIGURES = (
     ("in_scope_accuracy", "in-scope accuracy"),
@@ -40,11 +42,11 @@ class Command(BaseCommand):
             which = f"v{options['version']}" if options["version"] else "champion"
             raise CommandError(f"The model {model_name!r} has no {which}") from error
         try:
-            rows = intent_csv_read(options["data"])
+            rows = labelled_csv_read(options["data"])
             report = model_version_evaluate(
                 version=version, texts=[row.text for row in rows], labels=[row.label for row in rows]
             )
-        except (IntentFileError, ArtifactError, OSError) as error:
+        except (LabelledFileError, ArtifactError, OSError) as error:
             raise CommandError(str(error)) from error
         report = {"model": model_name, "version": version.version, "data": str(options["data"]), **report}
         self.stdout.write(json.dumps(report, indent=2) if options["json"] else self._text(report))

