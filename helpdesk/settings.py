@@ -277,7 +277,26 @@ HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "apps.assista
 HELPDESK_WIDGET_RATE_LIMIT = (env_int("HELPDESK_WIDGET_RATE_LIMIT", 20), 10.0)
 # A local Hugging Face model folder to use instead of the bundled all-MiniLM-L6-v2.
 HELPDESK_ENCODER_PATH = env_str("HELPDESK_ENCODER_PATH", "")
+# Seconds the help-centre search waits for a worker's passage search before it falls back to keywords.
+HELPDESK_SEARCH_TIMEOUT = float(env_str("HELPDESK_SEARCH_TIMEOUT", "2"))
+# Threads torch uses per process (0 = torch's default, one per core). Workers sharing the cores: cores / processes;
+# on 2 busy cores one MiniLM embedding took 9 ms with 1 thread and 370 ms with 2.
+HELPDESK_TORCH_THREADS = env_int("HELPDESK_TORCH_THREADS", 0)
 # The torch device models run on (e.g. "cpu", "cuda:1"); empty = the GPU when there is one, else the CPU.
 HELPDESK_DEVICE = env_str("HELPDESK_DEVICE", "")
 # Dotted path of a text -> text function run on everything a model sees (the privacy issue's PII redaction).
 HELPDESK_REDACTOR = env_str("HELPDESK_REDACTOR", "")
+
+# Reply generation (apps/assistant/generation)
+# The local backend's model folder (safetensors), written by `manage.py prepare_llm`.
+HELPDESK_LLM_PATH = Path(env_str("HELPDESK_LLM_PATH") or VAR_DIR / "models" / "llm" / "smollm2-135m-instruct")
+# Most tokens a model writes for one answer (local max_new_tokens, openai max_tokens).
+HELPDESK_LLM_MAX_NEW_TOKENS = env_int("HELPDESK_LLM_MAX_NEW_TOKENS", 120)
+# The openai backend's server, up to its version, e.g. http://127.0.0.1:11434/v1 (Ollama) or a vLLM /v1.
+HELPDESK_OPENAI_BASE_URL = env_str("HELPDESK_OPENAI_BASE_URL", "")
+# Its bearer token, or HELPDESK_OPENAI_API_KEY_FILE; empty sends none (local servers).
+HELPDESK_OPENAI_API_KEY = env_str("HELPDESK_OPENAI_API_KEY", "")
+# The model name the server knows, e.g. "qwen2.5:1.5b-instruct" on Ollama.
+HELPDESK_OPENAI_MODEL = env_str("HELPDESK_OPENAI_MODEL", "")
+# Seconds to wait for a whole answer before the bot falls back to the extractive one.
+HELPDESK_OPENAI_TIMEOUT = env_int("HELPDESK_OPENAI_TIMEOUT", 10)

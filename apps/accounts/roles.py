@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "recommendations.product": ALL,
         "accounts.team": ALL,
         "accounts.agentprofile": WORK,
+        "assistant.policyconfig": VIEW,
+        "assistant.suggestionuse": VIEW,
     },
     ML_ADMINS: {
         "assistant.registeredmodel": ALL,
@@ -49,6 +51,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "assistant.modelalias": WORK,
         "assistant.aliaschange": VIEW,
         "assistant.trainingexample": ALL,
+        "assistant.modelevaluation": ("view", "delete"),
+        "assistant.policyconfig": WORK,
+        "assistant.suggestionuse": VIEW,
         "knowledge.article": VIEW,
         "django_celery_beat.periodictask": ALL,
         "django_celery_beat.crontabschedule": ALL,

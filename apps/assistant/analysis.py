@@ -1,10 +1,10 @@
-"""What the assistant does with one customer message: annotate it with the models, then decide.
-
-Until the answering issue brings knowledge retrieval and the dialogue policy, the only decision is a handoff
-to the team that handles the predicted intent; the reason (intent, escalation, failure) is recorded on the
-message for agents, and the customer never waits in silence.
+"""What the assistant does with one customer message: annotate it with the models, decide with the dialogue
+policy (apps/assistant/policy.py), and carry the decision out: the bot's answer or question in the chat, or
+the conversation handed to the right team's queue. Every decision is recorded on the message with its reason,
+for agents; the customer never waits in silence.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,70 +12,234 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.selectors import team_for_intent
+from apps.assistant.generation import GeneratedReply, GroundingPassage, reply_generate
 from apps.assistant.inference import intent_predict, sentiment_probabilities
 from apps.assistant.ml.intent import IntentPrediction
-from apps.assistant.ml.sentiment import sentiment_analyse
-from apps.conversations.models import Message
-from apps.conversations.services import conversation_request_handoff, message_annotate
+from apps.assistant.ml.sentiment import SentimentResult, sentiment_analyse
+from apps.assistant.policy import (
+    ANSWER,
+    HANDOFF,
+    Action,
+    BotState,
+    Guess,
+    Hit,
+    PolicySettings,
+    Turn,
+    decide,
+    details_summary,
+)
+from apps.assistant.retrieval import passages_search
+from apps.assistant.selectors import policy_config
+from apps.assistant.suggestions import suggestions_for
+from apps.conversations.models import Conversation, Message
+from apps.conversations.services import (
+    bot_message_post,
+    conversation_bot_state_save,
+    conversation_request_handoff,
+    message_annotate,
+    message_annotations_merge,
+)
+
+logger = logging.getLogger(__name__)
+
+RETRIEVED_PASSAGES = 5
+HISTORY_TURNS = 6
+FEEDBACK_QUESTION = "Did this help?"
 
 
 @dataclass(frozen=True)
-class Decision:
-    kind: str  # Message.Decision
-    reason: str
+class Reading:
+    """What the models made of one message."""
 
-
-def decide(prediction: IntentPrediction | None, *, escalate_reasons: tuple[str, ...]) -> Decision:
-    if escalate_reasons:
-        return Decision(Message.Decision.HANDOFF, f"Escalated: {', '.join(escalate_reasons)}.")
-    if prediction is None:
-        return Decision(Message.Decision.HANDOFF, "No intent model is serving yet.")
-    if prediction.out_of_scope:
-        return Decision(
-            Message.Decision.HANDOFF,
-            f"Out of scope (best guess {prediction.best_guess} at {prediction.confidence:.2f}).",
-        )
-    return Decision(
-        Message.Decision.HANDOFF,
-        f"Intent {prediction.intent} ({prediction.confidence:.2f}); no bot answer yet, routed to its team.",
-    )
+    guess: Guess | None
+    prediction: IntentPrediction | None
+    sentiment: SentimentResult
+    models: dict[str, Any]
 
 
 def message_analyse(*, message_id: int) -> Message | None:
-    """Annotate a customer message and act on it. Idempotent: an analysed message is left alone."""
+    """Annotate a customer message and act on it. Idempotent: an analysed message is left alone. A message
+    of a conversation already with the agents is annotated for them and nothing more."""
     message = Message.objects.select_related("conversation").get(pk=message_id)
     if message.role != Message.Role.CUSTOMER or "analysed_at" in (message.annotations or {}):
         return None
-    predictions, version = intent_predict([message.text])
-    prediction = predictions[0] if predictions else None
+    conversation = message.conversation
+    state = BotState.from_json(conversation.bot_state)
+    config = policy_config()
+    settings = config.as_settings()
+    reading = _read(message, state, settings)
+    if conversation.state != Conversation.State.BOT:
+        _annotate(message, reading, action=None)
+        _suggest(message)
+        return message
+    hits = _retrieve(message, reading.guess)
+    action, state = decide(
+        Turn(
+            text=message.text,
+            guess=reading.guess,
+            sentiment=reading.sentiment.score,
+            escalate_reasons=reading.sentiment.reasons,
+            hits=hits,
+        ),
+        state,
+        settings,
+    )
+    reply = (
+        _reply(message, action, config.backend_for(action.intent)) if action.decision == ANSWER and action.hit else None
+    )
+    _carry_out(message, reading, action, state, reply)
+    if action.decision == HANDOFF:
+        _suggest(message)
+    return message
+
+
+def _suggest(message: Message) -> None:
+    """Suggested replies for the agents, once the message is annotated (its intent steers the search). They
+    are a help, not the answer: a failure is logged and the message keeps its annotations."""
+    message.refresh_from_db()
+    try:
+        suggestions = suggestions_for(message=message)
+    except Exception:
+        logger.exception("suggestions for message %s failed", message.pk)
+        return
+    if suggestions:
+        message_annotations_merge(message=message, annotations={"suggestions": suggestions})
+
+
+def _read(message: Message, state: BotState, settings: PolicySettings) -> Reading:
+    texts = [message.text]
+    previous = _previous_customer_text(message) if state.last_intent else ""
+    if previous:
+        # A short follow-up ("and how long does that take?") may only make sense with the question before it.
+        texts.append(f"{previous} {message.text}")
+    predictions, version = intent_predict(texts)
     learned, sentiment_version = sentiment_probabilities([message.text])
     sentiment = sentiment_analyse(message.text, learned[0] if learned else None)
-    decision = decide(prediction, escalate_reasons=sentiment.reasons)
     models: dict[str, Any] = {"sentiment": sentiment.source}
     if version is not None:
         models["intent"] = version.version
     if sentiment_version is not None:
         models["sentiment_version"] = sentiment_version.version
-    with transaction.atomic():
-        message_annotate(
-            message=message,
-            intent=prediction.intent if prediction else "",
-            intent_confidence=prediction.confidence if prediction else None,
-            intent_top3=[[label, probability] for label, probability in prediction.top3] if prediction else [],
-            sentiment=sentiment.score,
-            escalate=sentiment.escalate,
-            decision=decision.kind,
-            decision_reason=decision.reason,
-            annotations={
-                "analysed_at": timezone.now().isoformat(),
-                "models": models,
-                "escalate_reasons": list(sentiment.reasons),
-            },
+    if not predictions:
+        return Reading(None, None, sentiment, models)
+    prediction = predictions[0]
+    guess = _guess(prediction)
+    if len(predictions) > 1 and not _confident(prediction, settings) and _confident(predictions[1], settings):
+        prediction, guess = predictions[1], _guess(predictions[1], follow_up=True)
+    return Reading(guess, prediction, sentiment, models)
+
+
+def _confident(prediction: IntentPrediction, settings: PolicySettings) -> bool:
+    return not prediction.out_of_scope and prediction.confidence >= settings.answer_confidence
+
+
+def _guess(prediction: IntentPrediction, *, follow_up: bool = False) -> Guess:
+    return Guess(
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        top=[(label, probability) for label, probability in prediction.top3],
+        out_of_scope=prediction.out_of_scope,
+        follow_up=follow_up,
+    )
+
+
+def _previous_customer_text(message: Message) -> str:
+    previous = (
+        Message.objects.filter(conversation_id=message.conversation_id, role=Message.Role.CUSTOMER, seq__lt=message.seq)
+        .order_by("-seq")
+        .values_list("text", flat=True)
+        .first()
+    )
+    return previous or ""
+
+
+def _retrieve(message: Message, guess: Guess | None) -> tuple[Hit, ...]:
+    if guess is None:
+        return ()
+    intents = [label for label, _ in guess.top[:1]]
+    hits = passages_search(message.text, k=RETRIEVED_PASSAGES, intents=intents)
+    return tuple(
+        Hit(
+            article_id=hit.article_id,
+            article_title=hit.article_title,
+            article_url=hit.article_url,
+            text=hit.text,
+            score=hit.score,
+            article_intents=tuple(hit.article_intents),
         )
-        if decision.kind == Message.Decision.HANDOFF:
-            team = team_for_intent(prediction.best_guess) if prediction else None
-            conversation_request_handoff(conversation=message.conversation, team=team)
-    return message
+        for hit in hits
+    )
+
+
+def _reply(message: Message, action: Action, backend: str) -> GeneratedReply:
+    history = list(
+        Message.objects.filter(
+            conversation_id=message.conversation_id,
+            role__in=(Message.Role.CUSTOMER, Message.Role.BOT, Message.Role.AGENT),
+            seq__lt=message.seq,
+        )
+        .order_by("-seq")
+        .values_list("role", "text")[:HISTORY_TURNS]
+    )[::-1]
+    hit = action.hit
+    passage = GroundingPassage(title=hit.article_title, url=hit.article_url, text=hit.text)
+    return reply_generate(backend=backend, question=message.text, passages=[passage], history=history)
+
+
+def _annotate(message: Message, reading: Reading, action: Action | None, extra: dict | None = None) -> None:
+    prediction = reading.prediction
+    message_annotate(
+        message=message,
+        intent=prediction.intent if prediction else "",
+        intent_confidence=prediction.confidence if prediction else None,
+        intent_top3=[[label, probability] for label, probability in prediction.top3] if prediction else [],
+        sentiment=reading.sentiment.score,
+        escalate=reading.sentiment.escalate,
+        decision=action.decision if action else "",
+        decision_reason=action.reason if action else "",
+        annotations={
+            "analysed_at": timezone.now().isoformat(),
+            "models": reading.models,
+            "escalate_reasons": list(reading.sentiment.reasons),
+            **({"follow_up": True} if reading.guess and reading.guess.follow_up else {}),
+            **(extra or {}),
+        },
+    )
+
+
+def _carry_out(
+    message: Message, reading: Reading, action: Action, state: BotState, reply: GeneratedReply | None
+) -> None:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        if conversation.state != Conversation.State.BOT:
+            # An agent took over (or the customer asked for one) while the models were reading: theirs now.
+            _annotate(message, reading, action=None)
+            return
+        extra = {"reply_backend": reply.backend, "reply_fallback": reply.fallback_reason} if reply else {}
+        _annotate(message, reading, action, extra)
+        if action.decision == HANDOFF:
+            team = team_for_intent(action.team_intent)
+            conversation_request_handoff(conversation=conversation, team=team, reason=_handoff_line(team, state))
+        else:
+            text, article = action.reply, None
+            if reply is not None:
+                text = f"{reply.text}\n\n{FEEDBACK_QUESTION}"
+                article = {"title": action.hit.article_title, "url": action.hit.article_url}
+            bot_message_post(
+                conversation=conversation,
+                text=text,
+                quick_replies=action.quick_replies,
+                article=article,
+                annotations={"decision": action.decision, "in_reply_to": message.seq},
+            )
+        conversation_bot_state_save(conversation=conversation, bot_state=state.to_json())
+
+
+def _handoff_line(team, state: BotState) -> str:
+    where = f"I'm passing you to our {team.name} team." if team is not None else ""
+    noted = f" I've noted your {details_summary(state.details)}." if state.details else ""
+    return f"{where}{noted}".strip()
 
 
 def message_analysis_failed(*, message_id: int, error: str) -> None:

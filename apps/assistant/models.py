@@ -1,7 +1,10 @@
 """The model registry (MLflow's vocabulary) and the training data every model learns from."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from apps.assistant.policy import PolicySettings
 
 
 class ModelKind(models.TextChoices):
@@ -165,3 +168,130 @@ class TrainingExample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.label}"
+
+
+class ReplyBackend(models.TextChoices):
+    EXTRACTIVE = "extractive", "Extractive: the retrieved passage"
+    LOCAL = "local", "Local language model"
+    OPENAI = "openai", "OpenAI-compatible endpoint"
+
+
+class PolicyConfig(models.Model):
+    """The dialogue policy's settings, one row edited in the admin (apps.assistant.policy reads it)."""
+
+    answer_confidence = models.FloatField(
+        default=0.5, help_text="The bot answers an intent predicted with at least this calibrated confidence."
+    )
+    clarify_margin = models.FloatField(
+        default=0.2, help_text="When the top two intents are closer than this, the bot asks which one is meant."
+    )
+    clarify_confidence = models.FloatField(
+        default=0.2, help_text="The second intent must reach this confidence to be offered as an option."
+    )
+    retrieval_min_score = models.FloatField(
+        default=0.3, help_text="Cosine similarity the best passage must reach to be given as an answer."
+    )
+    handoff_sentiment = models.FloatField(
+        default=-0.6, help_text="A message at or below this sentiment score goes to a person."
+    )
+    max_out_of_scope = models.PositiveSmallIntegerField(
+        default=2, help_text="Consecutive messages the bot cannot place before it hands over."
+    )
+    max_failed_answers = models.PositiveSmallIntegerField(
+        default=2, help_text="Answers that did not help (a 'no', or a repeat of the question) before it hands over."
+    )
+    reply_backend = models.CharField(max_length=20, choices=ReplyBackend.choices, default=ReplyBackend.EXTRACTIVE)
+    # {"intent label": "backend"}: e.g. the local model for chatty intents, extractive for fees and limits.
+    reply_backend_by_intent = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "dialogue policy"
+        verbose_name_plural = "dialogue policy"
+
+    def __str__(self) -> str:
+        return "Dialogue policy"
+
+    def clean(self) -> None:
+        errors = {}
+        for name in ("answer_confidence", "clarify_margin", "clarify_confidence", "retrieval_min_score"):
+            if not 0 <= getattr(self, name) <= 1:
+                errors[name] = "Between 0 and 1."
+        if not -1 <= self.handoff_sentiment <= 1:
+            errors["handoff_sentiment"] = "Between -1 and 1."
+        mapping = self.reply_backend_by_intent
+        if not isinstance(mapping, dict):
+            errors["reply_backend_by_intent"] = 'An object such as {"card_arrival": "local"}.'
+        else:
+            wrong = {intent: backend for intent, backend in mapping.items() if backend not in ReplyBackend.values}
+            if wrong:
+                errors["reply_backend_by_intent"] = (
+                    f"Unknown backend for {', '.join(sorted(wrong))}; use one of {', '.join(ReplyBackend.values)}."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def as_settings(self) -> PolicySettings:
+        return PolicySettings(
+            answer_confidence=self.answer_confidence,
+            clarify_margin=self.clarify_margin,
+            clarify_confidence=self.clarify_confidence,
+            retrieval_min_score=self.retrieval_min_score,
+            handoff_sentiment=self.handoff_sentiment,
+            max_out_of_scope=self.max_out_of_scope,
+            max_failed_answers=self.max_failed_answers,
+        )
+
+    def backend_for(self, intent: str) -> str:
+        return (self.reply_backend_by_intent or {}).get(intent) or self.reply_backend
+
+
+class SuggestionUse(models.Model):
+    """What an agent did with the replies suggested for one customer message: sent one as is, sent one edited,
+    or answered without them (recorded once per message). The acceptance rate is (used + edited) / all."""
+
+    class Outcome(models.TextChoices):
+        USED = "used", "Used as is"
+        EDITED = "edited", "Edited, then sent"
+        IGNORED = "ignored", "Ignored"
+
+    class Source(models.TextChoices):
+        KNOWLEDGE = "knowledge", "Knowledge base"
+        PAST_REPLY = "past_reply", "Past agent reply"
+
+    message = models.ForeignKey(
+        "conversations.Message",
+        on_delete=models.CASCADE,
+        related_name="suggestion_uses",
+        help_text="The customer's message the suggestions were for.",
+    )
+    reply = models.ForeignKey(
+        "conversations.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The agent's reply that carried the suggestion; empty when the suggestions were ignored.",
+    )
+    suggestion_id = models.CharField(max_length=64, blank=True, help_text='e.g. "kb:12" or "reply:345"')
+    source = models.CharField(max_length=20, choices=Source.choices, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message"], condition=models.Q(outcome="ignored"), name="suggestionuse_ignored_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="suggestionuse_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.suggestion_id or '—'} for message {self.message_id}"

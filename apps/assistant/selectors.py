@@ -1,9 +1,22 @@
 """Reads of the model registry: which version an alias points at, its history, and a version's report."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, QuerySet
+
+from apps.assistant.models import (
+    AliasChange,
+    ModelAlias,
+    ModelKind,
+    ModelVersion,
+    PolicyConfig,
+    RegisteredModel,
+    SuggestionUse,
+    TrainingExample,
+)
 
 
 def model_alias_version(*, model: RegisteredModel, alias: str) -> ModelVersion | None:
@@ -121,3 +134,37 @@ def classification_view(report: dict[str, Any], top: int = 15) -> Classification
                     confusions.append(Confusion(view.labels[actual_index], view.labels[predicted_index], count))
     view.top_confusions = sorted(confusions, key=lambda c: (-c.count, c.actual, c.predicted))[:top]
     return view
+
+
+def policy_config() -> PolicyConfig:
+    """The dialogue policy's settings: the one row, or the defaults until an admin saves it."""
+    return PolicyConfig.objects.order_by("pk").first() or PolicyConfig()
+
+
+def suggestion_acceptance_of(*, uses: QuerySet[SuggestionUse]) -> dict[str, Any]:
+    """Counts of ``uses`` by outcome, their total, and the acceptance rate: (used + edited) / total, or None
+    when there is nothing to count."""
+    counts = dict(uses.order_by().values_list("outcome").annotate(count=Count("pk")))
+    figures: dict[str, Any] = {outcome: counts.get(outcome, 0) for outcome in SuggestionUse.Outcome.values}
+    total = sum(figures.values())
+    figures["total"] = total
+    accepted = figures[SuggestionUse.Outcome.USED] + figures[SuggestionUse.Outcome.EDITED]
+    figures["acceptance_rate"] = accepted / total if total else None
+    return figures
+
+
+def suggestion_acceptance(*, since: datetime | None = None, agent: AbstractBaseUser | None = None) -> dict[str, Any]:
+    """How agents took the suggested replies: ``{"used", "edited", "ignored", "total", "acceptance_rate"}``,
+    since ``since`` and for one ``agent`` when given."""
+    uses = SuggestionUse.objects.all()
+    if since is not None:
+        uses = uses.filter(created_at__gte=since)
+    if agent is not None:
+        uses = uses.filter(agent=agent)
+    return suggestion_acceptance_of(uses=uses)
+
+
+def intent_labels_known() -> list[str]:
+    """Every intent label of an accepted training example, sorted: what agents pick from to correct one."""
+    examples = TrainingExample.objects.filter(kind=ModelKind.INTENT, status=TrainingExample.Status.ACCEPTED)
+    return list(examples.order_by("label").values_list("label", flat=True).distinct())

@@ -33,6 +33,7 @@ def analyse_message(self, message_id: int) -> None:
 
 # Training tasks live beside the registry code; importing them here registers them with the workers that
 # autodiscover this module.
+from apps.assistant.knowledge_tasks import analyse_search  # noqa: E402
 from apps.assistant.training_tasks import train_evaluate_version, train_model_version  # noqa: E402
 
-__all__ = ["analyse_message", "train_evaluate_version", "train_model_version"]
+__all__ = ["analyse_message", "analyse_search", "train_evaluate_version", "train_model_version"]

@@ -78,6 +78,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 text=payload.validated_data["text"],
                 client_id=payload.validated_data.get("client_id"),
                 note=payload.validated_data["role"] == Message.Role.NOTE,
+                suggestion=payload.validated_data.get("suggestion") or None,
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(serializers.as_serializer_error(error)) from error

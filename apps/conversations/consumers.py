@@ -23,6 +23,9 @@ from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import AGENTS, MANAGERS
 from apps.accounts.selectors import agents_are_online
 from apps.accounts.services import agent_set_presence
+from apps.assistant.models import SuggestionUse
+from apps.assistant.selectors import intent_labels_known
+from apps.assistant.suggestion_services import message_intent_correct
 from apps.conversations import services
 from apps.conversations.events import (
     INBOX_GROUP,
@@ -37,6 +40,7 @@ from apps.conversations.tokens import ExpiredWidgetToken, InvalidWidgetToken, wi
 
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
+SUGGESTION_ID_MAX_LENGTH = SuggestionUse._meta.get_field("suggestion_id").max_length
 
 
 class FrameError(Exception):
@@ -245,6 +249,26 @@ def _conversation(conversation_id: int) -> Conversation:
 
 
 @database_sync_to_async
+def _message(message_id: int) -> Message:
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        raise FrameError("invalid", f"There is no message {message_id}.")
+    return message
+
+
+def _field_suggestion(frame: dict[str, Any]) -> str | None:
+    """The optional id of the suggested reply a message was built from."""
+    suggestion = frame.get("suggestion")
+    if suggestion is None or suggestion == "":
+        return None
+    if not isinstance(suggestion, str) or len(suggestion) > SUGGESTION_ID_MAX_LENGTH:
+        raise FrameError(
+            "invalid", f"'suggestion' must be a suggestion id of at most {SUGGESTION_ID_MAX_LENGTH} characters"
+        )
+    return suggestion
+
+
+@database_sync_to_async
 def _agent(agent_id: int) -> Any:
     profile = AgentProfile.objects.select_related("user").filter(user_id=agent_id, user__is_active=True).first()
     if profile is None:
@@ -276,8 +300,10 @@ class InboxConsumer(ChatConsumer):
         "conversation.transfer": "conversation_transfer",
         "conversation.resolve": "conversation_resolve",
         "presence.set": "presence_set",
+        "intent.correct": "intent_correct",
+        "intent.labels": "intent_labels",
     }
-    write_frames = frozenset(handlers) - {"resume"}
+    write_frames = frozenset(handlers) - {"resume", "intent.labels"}
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -310,7 +336,12 @@ class InboxConsumer(ChatConsumer):
         client_id = _field_uuid(frame, "client_id")
         text = _field_text(frame)
         posted = await database_sync_to_async(services.agent_message_post)(
-            conversation=conversation, agent=self.user, text=text, client_id=client_id, note=bool(frame.get("note"))
+            conversation=conversation,
+            agent=self.user,
+            text=text,
+            client_id=client_id,
+            note=bool(frame.get("note")),
+            suggestion=_field_suggestion(frame),
         )
         await self.send_json(
             {
@@ -357,6 +388,21 @@ class InboxConsumer(ChatConsumer):
             raise FrameError("invalid", f"'presence' must be one of {AgentProfile.Presence.values}")
         agent = await _presence_set(self.user, presence)
         await self.channel_layer.group_send(INBOX_GROUP, {"type": "chat.presence", "agent": agent})
+
+    async def intent_correct(self, frame: dict[str, Any]) -> None:
+        message = await _message(_field_int(frame, "message"))
+        intent = frame.get("intent")
+        if not isinstance(intent, str):
+            raise FrameError("invalid", "'intent' must be an intent label")
+        try:
+            await database_sync_to_async(message_intent_correct)(message=message, intent=intent, agent=self.user)
+        except ValidationError as exc:
+            code = "too_long" if getattr(exc, "code", None) == "too_long" else "invalid"
+            raise FrameError(code, " ".join(exc.messages)) from exc
+
+    async def intent_labels(self, frame: dict[str, Any]) -> None:
+        labels = await database_sync_to_async(intent_labels_known)()
+        await self.send_json({"type": "intent.labels", "labels": labels})
 
     # Channel-layer events of the inbox group.
     async def chat_message(self, event: dict[str, Any]) -> None:

@@ -33,8 +33,16 @@ def user_display_name(user: Any) -> str:
     return display_name or user.get_full_name() or user.get_username()
 
 
+def _correction(value: Any) -> dict[str, Any] | None:
+    """An agent's intent correction as agents see it: {"intent", "by" (their name), "at"}, or None."""
+    if not isinstance(value, dict):
+        return None
+    return {"intent": str(value.get("intent", "")), "by": str(value.get("by_name", "")), "at": value.get("at")}
+
+
 def message_payload(message: Message, *, for_agent: bool) -> dict[str, Any]:
-    """A message as clients see it; agents also get the model annotations and the bot's decision."""
+    """A message as clients see it; agents also get the model annotations, the bot's decision, the replies
+    suggested for it (assistant.suggestions) and an agent's correction of its intent."""
     annotations = message.annotations or {}
     article = annotations.get("article")
     payload: dict[str, Any] = {
@@ -55,6 +63,9 @@ def message_payload(message: Message, *, for_agent: bool) -> dict[str, Any]:
             escalate=message.escalate,
             decision=message.decision,
             decision_reason=message.decision_reason,
+            intent_top3=list(message.intent_top3 or []),
+            suggestions=list(annotations.get("suggestions") or []),
+            corrected_intent=_correction(annotations.get("corrected_intent")),
         )
     return payload
 

@@ -44,6 +44,9 @@ class Conversation(models.Model):
     widget_key = models.CharField(max_length=32, default=_new_widget_key, editable=False)
     # The customer left an email because no agent was online: agents' replies also go out by email.
     reply_by_email = models.BooleanField(default=False)
+    # What the bot remembers between turns (apps.assistant.policy.BotState): the last intent, a pending
+    # clarification or "did this help?", failed answers, details the customer gave (card, order number).
+    bot_state = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_message_at = models.DateTimeField(null=True, blank=True)

@@ -1,10 +1,13 @@
+import statistics
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from apps.accounts.models import AgentProfile
-from apps.accounts.selectors import agent_profile_list
+from apps.accounts.models import AgentProfile, Team
+from apps.accounts.selectors import agent_profile_list, agent_profiles_online
 from apps.conversations.events import conversation_summary, user_display_name
 from apps.conversations.models import Conversation, Message
 
@@ -76,3 +79,35 @@ def inbox_snapshot(*, user: AbstractBaseUser, can_write: bool, limit: int = 500)
             for conversation in open_conversations
         ],
     }
+
+
+OPEN_STATES = (Conversation.State.WAITING, Conversation.State.AGENT)
+
+
+def agent_least_loaded(*, team: Team | None) -> AbstractBaseUser | None:
+    """The online agent of ``team`` with the fewest open conversations and room under their capacity (the
+    longest online first among equals), or None."""
+    profiles = (
+        agent_profiles_online(team=team)
+        .select_related("user")
+        .annotate(
+            load=Count("user__assigned_conversations", filter=Q(user__assigned_conversations__state__in=OPEN_STATES))
+        )
+        .filter(load__lt=F("capacity"))
+        .order_by("load", "presence_changed_at", "pk")
+    )
+    profile = profiles.first()
+    return profile.user if profile else None
+
+
+def expected_wait_seconds(*, team: Team | None, sample: int = 50) -> float | None:
+    """The median time from handoff to an agent's first reply over the team's latest ``sample`` handed-over
+    conversations of the last 30 days, or None without history."""
+    since = timezone.now() - timedelta(days=30)
+    rows = (
+        Conversation.objects.filter(team=team, handoff_requested_at__gte=since, first_agent_response_at__isnull=False)
+        .order_by("-handoff_requested_at")
+        .values_list("handoff_requested_at", "first_agent_response_at")[:sample]
+    )
+    waits = sorted(max(0.0, (answered - asked).total_seconds()) for asked, answered in rows)
+    return statistics.median(waits) if waits else None

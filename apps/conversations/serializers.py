@@ -72,6 +72,14 @@ class MessagePostSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     client_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Your id for this message; sending it again stores nothing new."
     )
+    suggestion = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=64,
+        help_text='The id of the suggested reply the text came from (e.g. "kb:12"), if one was inserted: whether '
+        "it was sent as is or edited counts towards the suggestions' acceptance rate. Ignored for notes.",
+    )
 
 
 class ConversationFilterSerializer(serializers.Serializer):

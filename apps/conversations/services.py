@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.accounts.selectors import agents_are_online, team_default
+from apps.assistant.suggestion_services import suggestion_use_record
 from apps.conversations.events import (
     INBOX_GROUP,
     conversation_group,
@@ -24,7 +25,13 @@ from apps.conversations.events import (
     user_display_name,
 )
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
-from apps.conversations.selectors import conversation_list, conversation_preview, conversation_transcript_text
+from apps.conversations.selectors import (
+    agent_least_loaded,
+    conversation_list,
+    conversation_preview,
+    conversation_transcript_text,
+    expected_wait_seconds,
+)
 from apps.customers.models import Customer
 from apps.tickets.models import Ticket
 from apps.tickets.services import ticket_create, ticket_record_first_response, ticket_set_status
@@ -150,8 +157,9 @@ def conversation_announce_rollback_unsafe(*, conversation_id: int) -> None:
 
 @transaction.atomic
 def customer_message_post(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> PostedMessage:
-    """The customer's message: stored, broadcast, and handed to the bot, or to the agents' queue when no bot
-    task is configured. A resend (same client_id) is acknowledged again and changes nothing."""
+    """The customer's message: stored, broadcast, and handed to the bot's task (which also annotates messages
+    of conversations with the agents), or to the agents' queue when no bot task is configured. A resend (same
+    client_id) is acknowledged again and changes nothing."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if locked.state == Conversation.State.CLOSED:
         raise ConversationClosed("This conversation is closed.")
@@ -161,29 +169,47 @@ def customer_message_post(*, conversation: Conversation, text: str, client_id: u
     if not posted.created:
         return posted
     message_broadcast_on_commit(posted.message)
-    if locked.state == Conversation.State.BOT:
-        if settings.HELPDESK_MESSAGE_HOOK_TASK:
-            message_id, hook = posted.message.pk, settings.HELPDESK_MESSAGE_HOOK_TASK
-            transaction.on_commit(lambda: task_enqueue_by_name(hook, message_id))
-        else:
-            _route_to_agents(locked, reason="")
+    if settings.HELPDESK_MESSAGE_HOOK_TASK:
+        # With the bot, the hook answers; with the agents, it annotates for them (intent, sentiment, suggestions).
+        message_id, hook = posted.message.pk, settings.HELPDESK_MESSAGE_HOOK_TASK
+        transaction.on_commit(lambda: task_enqueue_by_name(hook, message_id))
+    elif locked.state == Conversation.State.BOT:
+        _route_to_agents(locked, reason="")
     return posted
 
 
 def _route_to_agents(conversation: Conversation, *, reason: str, team: Team | None = None) -> None:
-    """Move a conversation into a team's waiting queue: ``team``, else the one it has, else the default
-    (caller holds the row lock)."""
+    """Move a conversation into a team's waiting queue, and to its least loaded online agent when one has room
+    (caller holds the row lock). The team: ``team`` (the intent's), else the one it has, else the default; a
+    team with nobody online gives way to the default team when someone is online there."""
     now = timezone.now()
     conversation.state = Conversation.State.WAITING
     conversation.handoff_requested_at = conversation.handoff_requested_at or now
-    conversation.team = team or conversation.team or team_default()
-    conversation.save(update_fields=["state", "handoff_requested_at", "team", "updated_at"])
+    chosen = team or conversation.team or team_default()
+    fallback = team_default()
+    if fallback is not None and not agents_are_online(team=chosen) and agents_are_online(team=fallback):
+        chosen = fallback
+    conversation.team = chosen
+    update_fields = ["state", "handoff_requested_at", "team", "updated_at"]
+    if conversation.assignee_id is None and (agent := agent_least_loaded(team=chosen)) is not None:
+        conversation.assignee = agent
+        update_fields.append("assignee")
+    conversation.save(update_fields=update_fields)
     if agents_are_online():
-        text = "Thanks, an agent will be with you shortly."
+        text = f"Thanks, an agent will be with you shortly.{_wait_text(expected_wait_seconds(team=chosen))}"
     else:
         text = "No agent is online right now. Leave your email and we will answer you by email."
     _system_message(conversation, f"{reason} {text}".strip())
     _announce_state_on_commit(conversation)
+
+
+def _wait_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return " Expected wait: under a minute."
+    minutes = round(seconds / 60)
+    return f" Expected wait: about {minutes} minute{'s' if minutes != 1 else ''}."
 
 
 @transaction.atomic
@@ -196,6 +222,39 @@ def conversation_request_handoff(
         raise ConversationClosed("This conversation is closed.")
     if locked.state == Conversation.State.BOT:
         _route_to_agents(locked, reason=reason, team=team)
+    return locked
+
+
+def bot_message_post(
+    *,
+    conversation: Conversation,
+    text: str,
+    quick_replies: tuple[str, ...] | list[str] = (),
+    article: dict[str, str] | None = None,
+    annotations: dict | None = None,
+) -> Message:
+    """The bot's reply, with its quick replies and the article it links to; call inside a transaction holding
+    the conversation's row lock. Broadcast once committed."""
+    message = message_post(conversation=conversation, role=Message.Role.BOT, text=text, already_locked=True).message
+    message.annotations = {"quick_replies": list(quick_replies), "article": article, **(annotations or {})}
+    message.save(update_fields=["annotations"])
+    message_broadcast_on_commit(message)
+    return message
+
+
+def conversation_bot_state_save(*, conversation: Conversation, bot_state: dict) -> None:
+    conversation.bot_state = bot_state
+    conversation.save(update_fields=["bot_state", "updated_at"])
+
+
+@transaction.atomic
+def message_annotations_merge(*, message: Message, annotations: dict) -> Message:
+    """Add ``annotations`` to a stored message's JSON (re-read under a row lock, so a concurrent write such
+    as an agent's intent correction is kept) and show the message again in every inbox."""
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    locked.annotations = {**(locked.annotations or {}), **annotations}
+    locked.save(update_fields=["annotations"])
+    message_annotated_broadcast_on_commit(locked)
     return locked
 
 
@@ -239,11 +298,18 @@ def message_annotate(
 
 @transaction.atomic
 def agent_message_post(
-    *, conversation: Conversation, agent: AbstractBaseUser, text: str, client_id: uuid.UUID | None, note: bool
+    *,
+    conversation: Conversation,
+    agent: AbstractBaseUser,
+    text: str,
+    client_id: uuid.UUID | None,
+    note: bool,
+    suggestion: str | None = None,
 ) -> PostedMessage:
     """An agent's reply or private note. A reply to a conversation nobody has taken assigns it to the agent
     (the "joined" line comes first, then the reply); a reply to a customer who left an email also goes out by
-    email."""
+    email. ``suggestion`` is the id of the suggested reply the agent inserted, if any: whether it was sent as
+    is, edited or none was used is recorded for the suggestions' acceptance rate."""
     locked = Conversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
     role = Message.Role.NOTE if note else Message.Role.AGENT
     if client_id is not None:
@@ -260,6 +326,7 @@ def agent_message_post(
     message_broadcast_on_commit(posted.message)
     if note:
         return posted
+    suggestion_use_record(reply=posted.message, agent=agent, suggestion=suggestion)
     if locked.ticket_id is not None:
         ticket_record_first_response(ticket=locked.ticket, at=posted.message.created_at, actor=agent)
     if locked.reply_by_email and locked.customer.email:

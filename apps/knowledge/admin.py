@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, ExpressionWrapper, Q, QuerySet
+from django.db.models.fields import BooleanField
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr, truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.knowledge.models import Article, ArticleRevision
+from apps.knowledge.models import Article, ArticleRevision, Passage
+from apps.knowledge.passages import text_snippet
 from apps.knowledge.services import article_save
 from helpdesk.admin_base import ReadOnlyTabularInline
 
@@ -29,6 +31,28 @@ class ArticleRevisionInline(ReadOnlyTabularInline):
             truncatechars(revision.body, 80),
             linebreaksbr(revision.body),
         )
+
+
+class PassageInline(ReadOnlyTabularInline):
+    """The passages the bot retrieves from, as article_save split them; embedded by the assistant's index."""
+
+    model = Passage
+    fields = ("position", "heading", "snippet", "embedded")
+    readonly_fields = fields
+    ordering = ("position",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Passage]:
+        # The embedding itself (1.5 kB a passage) is never shown: only whether there is one.
+        has_embedding = ExpressionWrapper(Q(embedding__isnull=False), output_field=BooleanField())
+        return super().get_queryset(request).defer("embedding").annotate(has_embedding=has_embedding)
+
+    @admin.display(description="text")
+    def snippet(self, passage: Passage) -> str:
+        return text_snippet(passage.text, max_chars=160)
+
+    @admin.display(description="embedded", boolean=True)
+    def embedded(self, passage: Passage) -> bool:
+        return passage.has_embedding
 
 
 def _list_of_strings(value, name: str) -> list[str]:
@@ -54,11 +78,28 @@ class ArticleAdminForm(forms.ModelForm):
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
-    list_display = ("title", "slug", "locale", "published", "version", "intents", "updated_at", "site_link")
+    list_display = (
+        "title",
+        "slug",
+        "locale",
+        "published",
+        "version",
+        "intents",
+        "passage_count",
+        "updated_at",
+        "site_link",
+    )
     list_filter = ("published", "locale", "updated_at")
     search_fields = ("title", "slug", "body")
     date_hierarchy = "updated_at"
-    inlines = (ArticleRevisionInline,)
+    inlines = (PassageInline, ArticleRevisionInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
+        return super().get_queryset(request).annotate(passage_count=Count("passages"))
+
+    @admin.display(description="passages", ordering="passage_count")
+    def passage_count(self, article: Article) -> int:
+        return article.passage_count
 
     def get_fields(self, request: HttpRequest, obj: Article | None = None):
         fields = ["title", "slug", "locale", "body", "tags", "intents", "published"]

@@ -42,3 +42,25 @@ class ArticleRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version}"
+
+
+class Passage(models.Model):
+    """A section-sized piece of a published article, the unit the bot retrieves. Rebuilt by article_save; the
+    assistant's index fills in the embedding (apps/assistant/retrieval.py, ``manage.py index_kb``)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="passages")
+    position = models.PositiveIntegerField()
+    heading = models.CharField(max_length=300, blank=True)
+    text = models.TextField(help_text="Markdown, as written in the article.")
+    # float32 bytes of the L2-normalised vector of passage_context(); null until the index embeds it.
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    # Which encoder the embedding came from: an embedding by another encoder is recomputed, never compared.
+    encoder = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [models.UniqueConstraint(fields=["article", "position"], name="passage_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} #{self.position} {self.heading}".rstrip()

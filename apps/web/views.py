@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.knowledge.models import Article
+from apps.knowledge.search import help_centre_search
 from apps.knowledge.selectors import article_list_published, article_render_html
 from apps.recommendations.selectors import product_list_active
 
@@ -16,7 +17,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def help_centre(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/help_centre.html", {"articles": article_list_published()})
+    """The published articles; with ``?q=``, the passages that answer it best (the bot's own index)."""
+    query = request.GET.get("q", "").strip()
+    search = help_centre_search(query=query) if query else None
+    return render(request, "web/help_centre.html", {"articles": article_list_published(), "search": search})
 
 
 @require_GET

@@ -1,7 +1,7 @@
 /*
  * The agents' live inbox. The server renders the page from the database; this script keeps it current over
- * /ws/inbox/ as the chat protocol describes (inbox.snapshot, conversation.updated, message.new, typing,
- * presence, message.ack, resume.done, error).
+ * /ws/inbox/ as the chat protocol describes (inbox.snapshot, conversation.updated, message.new,
+ * message.annotated, typing, presence, message.ack, resume.done, intent.labels, error).
  *
  * Rules this file keeps:
  * - Message, customer and agent text only ever enters the page through textContent, never innerHTML.
@@ -9,6 +9,9 @@
  *   sends `resume` with the highest seq it holds without a hole, and the server replays the rest.
  * - Unread counts live in this browser: localStorage keeps the last seq seen per conversation.
  * - Markup built here mirrors conversations/_conversation_item.html and _message.html.
+ * - The side panel suggests replies for the customer's last message; "Insert" puts one in the composer and
+ *   the reply that is sent names it (`suggestion`) until the composer is emptied, so the desk can tell a
+ *   suggestion used as is from one edited.
  */
 (function () {
   "use strict";
@@ -26,6 +29,8 @@
   const STATE_LABELS = config.state_labels || {};
   const ROLE_LABELS = config.role_labels || {};
   const DECISION_LABELS = config.decision_labels || {};
+  const SOURCE_LABELS = { knowledge: "Knowledge base", past_reply: "Past reply" };
+  const MAX_SUGGESTIONS = 3;
 
   const byId = (id) => document.getElementById(id);
   const dom = {
@@ -53,6 +58,9 @@
     agentButton: byId("inbox-transfer-agent-btn"),
     resolve: byId("inbox-resolve"),
     stateBadge: byId("inbox-conversation-state"),
+    suggestions: byId("inbox-suggestions-list"),
+    suggestionsEmpty: byId("inbox-suggestions-empty"),
+    intentLabels: byId("inbox-intent-labels"),
     team: byId("inbox-conversation-team"),
     assignee: byId("inbox-conversation-assignee"),
   };
@@ -67,6 +75,9 @@
     rendered: new Set(), // seqs of the open conversation already in the transcript
     contiguous: 0, // every seq from 1 to this one is rendered: the resume cursor
     pending: new Map(), // client_id -> {frame, element}: sent, not acknowledged yet
+    suggestionsBySeq: new Map(), // seq of a customer message of the open conversation -> its suggestions
+    suggestion: null, // id of the suggestion inserted in the composer, until sent or the composer is emptied
+    intentLabelsAsked: false,
     socket: null,
     connected: false,
     attempts: 0,
@@ -388,11 +399,13 @@
     if (message.created_at) time.dateTime = message.created_at;
     head.append(element("span", "msg__author", authorName(message)), " ", time);
     item.append(head, element("p", "msg__text", message.text));
+    if (typeof message.id === "number") item.dataset.message = String(message.id);
     if (message.intent) {
       const confidence = typeof message.intent_confidence === "number"
         ? " (" + Math.round(message.intent_confidence * 100) + "%)"
         : "";
-      item.append(element("p", "msg__meta", "Intent: " + message.intent + confidence));
+      const text = "Intent: " + message.intent + confidence + topThreeText(message);
+      item.append(element("p", "msg__meta msg__intent", text));
     }
     if (typeof message.sentiment === "number") {
       const escalate = message.escalate ? " — escalate" : "";
@@ -403,6 +416,12 @@
       const label = DECISION_LABELS[message.decision] || message.decision;
       item.append(element("p", "msg__meta", "Bot decision: " + label + reason));
     }
+    const correction = message.corrected_intent;
+    if (correction && correction.intent) {
+      const by = correction.by ? " (by " + correction.by + ")" : "";
+      item.append(element("p", "msg__meta msg__corrected", "Corrected intent: " + correction.intent + by));
+    }
+    if (role === "customer" && state.canWrite && typeof message.id === "number") item.append(buildCorrectForm(message));
     if (Array.isArray(message.quick_replies) && message.quick_replies.length) {
       item.append(element("p", "msg__meta", "Quick replies: " + message.quick_replies.join(" · ")));
     }
@@ -417,6 +436,53 @@
       item.append(line);
     }
     return item;
+  }
+
+  function topThreeLabels(message) {
+    if (!Array.isArray(message.intent_top3)) return [];
+    return message.intent_top3.filter((pair) => Array.isArray(pair) && typeof pair[0] === "string");
+  }
+
+  function topThreeText(message) {
+    const pairs = topThreeLabels(message);
+    if (!pairs.length) return "";
+    const percent = (value) => (typeof value === "number" ? " " + Math.round(value * 100) + "%" : "");
+    return " · top 3: " + pairs.map((pair) => pair[0] + percent(pair[1])).join(", ");
+  }
+
+  // The "Correct intent" control of a customer's message: the model's top 3, or any label typed (a datalist
+  // offers the known ones). Mirrors the form in _message.html; submitted through the transcript's listener.
+  function buildCorrectForm(message) {
+    const form = element("form", "msg__correct");
+    form.dataset.message = String(message.id);
+    form.setAttribute("aria-label", "Correct the intent of this message");
+    const other = element("input");
+    other.name = "other";
+    other.setAttribute("list", "inbox-intent-labels");
+    other.maxLength = 100;
+    const pairs = topThreeLabels(message);
+    if (pairs.length) {
+      const label = element("label", null, "Correct intent ");
+      const select = element("select");
+      select.name = "intent";
+      for (const pair of pairs) {
+        const option = element("option", null, pair[0]);
+        option.value = pair[0];
+        select.append(option);
+      }
+      label.append(select);
+      other.placeholder = "or another intent";
+      other.setAttribute("aria-label", "Another intent");
+      form.append(label, " ", other);
+    } else {
+      other.placeholder = "Set the intent";
+      other.setAttribute("aria-label", "Intent");
+      form.append(other);
+    }
+    const button = element("button", "btn btn--small", "Correct");
+    button.type = "submit";
+    form.append(" ", button);
+    return form;
   }
 
   function isNearBottom() {
@@ -490,6 +556,8 @@
     set(dom.agentButton, live);
     set(dom.resolve, live);
     set(dom.presence, state.connected && state.canWrite);
+    const insertable = Boolean(dom.reply) && !dom.reply.disabled;
+    document.querySelectorAll(".suggestion__insert").forEach((button) => set(button, insertable));
   }
 
   function showTyping(frame) {
@@ -503,6 +571,131 @@
   function hideTyping() {
     clearTimeout(state.typingTimer);
     if (dom.typing) dom.typing.textContent = "";
+  }
+
+  // --- Suggested replies and intent corrections ----------------------------------------------------------
+
+  function suggestionList(value) {
+    if (!Array.isArray(value)) return [];
+    return value.filter((s) => s && typeof s.id === "string" && typeof s.text === "string" && s.text.trim());
+  }
+
+  // What a message frame says about a customer's message: its suggestions, kept for the side panel.
+  function rememberSuggestions(conversationId, message) {
+    if (conversationId !== openId() || message.role !== "customer" || typeof message.seq !== "number") return;
+    state.suggestionsBySeq.set(message.seq, suggestionList(message.suggestions));
+  }
+
+  function lastCustomerSeq() {
+    if (!dom.transcript) return null;
+    const items = dom.transcript.querySelectorAll('li[data-role="customer"][data-seq]');
+    return items.length ? Number(items[items.length - 1].dataset.seq) : null;
+  }
+
+  function buildSuggestion(suggestion) {
+    const card = element("li", "suggestion suggestion--" + token(suggestion.source));
+    card.dataset.suggestion = suggestion.id;
+    if (suggestion.id === state.suggestion) card.classList.add("is-inserted");
+    const source = element("p", "suggestion__source", SOURCE_LABELS[suggestion.source] || "Suggestion");
+    const url = suggestion.url ? safeHttpUrl(suggestion.url) : null;
+    if (url) {
+      const link = element("a", "suggestion__title", suggestion.title || url);
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      source.append(" · ", link);
+    } else if (suggestion.title) {
+      source.append(" · ", element("span", "suggestion__title", suggestion.title));
+    }
+    card.append(source, element("p", "suggestion__text", suggestion.text));
+    if (state.canWrite) {
+      const insert = element("button", "btn btn--small suggestion__insert", "Insert");
+      insert.type = "button";
+      insert.addEventListener("click", () => insertSuggestion(suggestion));
+      card.append(insert);
+    }
+    return card;
+  }
+
+  function renderSuggestions() {
+    if (!dom.suggestions) return;
+    const seq = lastCustomerSeq();
+    const suggestions = (seq !== null && state.suggestionsBySeq.get(seq)) || [];
+    const shown = suggestions.slice(0, MAX_SUGGESTIONS);
+    dom.suggestions.replaceChildren(...shown.map(buildSuggestion));
+    dom.suggestions.dataset.seq = seq === null ? "" : String(seq);
+    if (dom.suggestionsEmpty) dom.suggestionsEmpty.hidden = shown.length > 0;
+    renderControls();
+  }
+
+  function insertSuggestion(suggestion) {
+    if (!dom.reply || dom.reply.disabled) return;
+    if (dom.note && dom.note.checked) {
+      dom.note.checked = false; // a suggestion is a reply to the customer
+      renderNoteMode();
+    }
+    insertIntoReply(suggestion.text, dom.reply.selectionStart, dom.reply.selectionEnd);
+    state.suggestion = suggestion.id;
+    markInserted();
+  }
+
+  function forgetSuggestion() {
+    if (state.suggestion === null) return;
+    state.suggestion = null;
+    markInserted();
+  }
+
+  // A class, not a redraw: the list is a live region and would be read out again.
+  function markInserted() {
+    if (!dom.suggestions) return;
+    dom.suggestions.querySelectorAll("li[data-suggestion]").forEach((card) => {
+      card.classList.toggle("is-inserted", card.dataset.suggestion === state.suggestion);
+    });
+  }
+
+  function correctIntent(form) {
+    const other = form.querySelector('input[name="other"]');
+    const select = form.querySelector('select[name="intent"]');
+    const intent = ((other && other.value.trim()) || (select && select.value) || "").trim();
+    if (!intent) {
+      showAlert("Pick or type the right intent first.");
+      return;
+    }
+    if (!send({ type: "intent.correct", message: Number(form.dataset.message), intent: intent })) {
+      showAlert("Not connected yet; try again once the banner is gone.");
+      return;
+    }
+    if (other) other.value = "";
+  }
+
+  // The known labels are asked for once per connection, the first time an agent goes to type one.
+  function askIntentLabels() {
+    if (state.intentLabelsAsked || !dom.intentLabels) return;
+    state.intentLabelsAsked = send({ type: "intent.labels" });
+  }
+
+  function onIntentLabels(frame) {
+    if (!dom.intentLabels || !Array.isArray(frame.labels)) return;
+    dom.intentLabels.replaceChildren(
+      ...frame.labels.map((label) => {
+        const option = element("option");
+        option.value = String(label);
+        return option;
+      }),
+    );
+  }
+
+  function bindTranscript() {
+    if (!dom.transcript) return;
+    dom.transcript.addEventListener("submit", (event) => {
+      const form = event.target.closest("form.msg__correct");
+      if (!form) return;
+      event.preventDefault();
+      correctIntent(form);
+    });
+    dom.transcript.addEventListener("focusin", (event) => {
+      if (event.target.closest("form.msg__correct input")) askIntentLabels();
+    });
   }
 
   // --- Frames from the server ---------------------------------------------------------------------------
@@ -561,7 +754,9 @@
     if (frame.conversation !== openId()) return;
     if (message.role === "customer") hideTyping();
     const gap = message.seq > state.contiguous + 1;
+    rememberSuggestions(frame.conversation, message);
     renderMessage(message);
+    if (message.role === "customer") renderSuggestions();
     if (gap && !state.resumeInFlight) sendResume();
     renderBadges();
   }
@@ -570,8 +765,10 @@
   function onMessageAnnotated(frame) {
     const message = frame.message;
     if (!message || typeof message.seq !== "number" || frame.conversation !== openId() || !dom.transcript) return;
+    rememberSuggestions(frame.conversation, message);
     const current = dom.transcript.querySelector('li[data-seq="' + message.seq + '"]');
     if (current) current.replaceWith(buildMessage(message));
+    if (message.role === "customer") renderSuggestions();
   }
 
   function onAck(frame) {
@@ -624,6 +821,7 @@
     "message.annotated": onMessageAnnotated,
     "message.ack": onAck,
     "resume.done": onResumeDone,
+    "intent.labels": onIntentLabels,
     typing: showTyping,
     presence: (frame) => {
       const agent = frame.agent;
@@ -671,6 +869,7 @@
       if (socket !== state.socket) return;
       state.connected = true;
       state.attempts = 0;
+      state.intentLabelsAsked = false;
       hideBanner();
       sendResume();
       // Unacknowledged sends go again with the same client_id; the server stores each client_id once.
@@ -747,6 +946,7 @@
     }
     const note = Boolean(dom.note && dom.note.checked);
     const frame = { type: "message.send", conversation: openId(), client_id: uuid4(), text: text, note: note };
+    if (state.suggestion !== null && !note) frame.suggestion = state.suggestion;
     const item = buildMessage({
       role: note ? "note" : "agent",
       text: text,
@@ -763,6 +963,7 @@
     send(frame);
     dom.reply.value = "";
     dom.reply.focus();
+    forgetSuggestion();
   }
 
   function sendTyping() {
@@ -798,6 +999,9 @@
       }
     });
     dom.reply.addEventListener("input", sendTyping);
+    dom.reply.addEventListener("input", () => {
+      if (!dom.reply.value.trim()) forgetSuggestion();
+    });
     if (dom.note) dom.note.addEventListener("change", renderNoteMode);
     if (dom.canned) {
       dom.canned.addEventListener("change", () => {
@@ -839,6 +1043,15 @@
     }
     if (dom.transcript) {
       dom.transcript.querySelectorAll("li[data-seq]").forEach((item) => markRendered(Number(item.dataset.seq)));
+      dom.transcript.querySelectorAll('li[data-role="customer"][data-seq]').forEach((item) => {
+        const embedded = item.querySelector('script[type="application/json"]');
+        if (!embedded) return;
+        try {
+          state.suggestionsBySeq.set(Number(item.dataset.seq), suggestionList(JSON.parse(embedded.textContent)));
+        } catch (error) {
+          // Unreadable: the panel shows none for that message.
+        }
+      });
       // The server wrote times in its own zone; show every time in the agent's.
       dom.transcript.querySelectorAll("time.msg__time").forEach((node) => {
         const text = formatTime(node.getAttribute("datetime"));
@@ -852,8 +1065,10 @@
   renderList();
   refreshWaitingTimes();
   renderControls();
+  renderSuggestions();
   bindComposer();
   bindActions();
+  bindTranscript();
   setInterval(refreshWaitingTimes, 30000);
   document.addEventListener("visibilitychange", () => {
     if (isWatching(openId())) markSeen(openId(), state.contiguous);

@@ -8,6 +8,7 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from apps.assistant.inference import Served, intent_champion, sentiment_champion
+from apps.assistant.retrieval import knowledge_index
 
 INTENT_EXAMPLES = {
     "card_arrival": [
@@ -79,6 +80,8 @@ def fresh_champion_caches():
     """Each test starts with nothing loaded: a version id reused by another test's database is another model."""
     for cache in (intent_champion, sentiment_champion):
         cache.served = Served()
+    knowledge_index.reset()
     yield
     for cache in (intent_champion, sentiment_champion):
         cache.served = Served()
+    knowledge_index.reset()

@@ -13,6 +13,12 @@ from apps.assistant.ml.config import encoder_path
 MAX_TOKENS = 128
 
 
+def torch_threads_apply() -> None:
+    """HELPDESK_TORCH_THREADS, when set, for this process (called where a model is loaded)."""
+    if settings.HELPDESK_TORCH_THREADS > 0 and torch.get_num_threads() != settings.HELPDESK_TORCH_THREADS:
+        torch.set_num_threads(settings.HELPDESK_TORCH_THREADS)
+
+
 def device_default() -> torch.device:
     """``HELPDESK_DEVICE`` when set (e.g. ``cpu``, ``cuda:1``), else the GPU when there is one."""
     chosen = settings.HELPDESK_DEVICE
@@ -60,4 +66,5 @@ class Encoder(nn.Module):
 
 
 def encoder_load(path: Path | None = None, device: torch.device | None = None) -> Encoder:
+    torch_threads_apply()
     return Encoder(path or encoder_path()).to(device or device_default())
