@@ -1,6 +1,7 @@
 """Shared fixtures: named users for each role and small domain objects."""
 
 import pytest
+from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
 from django.db import connections
 
@@ -31,6 +32,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness costs about half a second per named user; tests need no strong hashes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A channel layer object per test: the Redis layer binds its locks to the event loop that first used them,
+    and each async test (and each async_to_sync broadcast) runs in a loop of its own."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 def _staff_user(username: str, roles: list[str]):

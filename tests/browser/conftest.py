@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from asgiref.sync import AsyncToSync, SyncToAsync
 from channels.layers import channel_layers
@@ -22,6 +23,8 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from helpdesk.celery import app as celery_app
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -85,6 +88,12 @@ def live_server_url(transactional_db, settings) -> Iterator[str]:
     test_database = connections["default"].settings_dict["NAME"]
     # An open connection copied into the child would share one socket (or SQLite file handle) with the parent.
     connections.close_all()
+    # Likewise the broker connections kombu pools (left by a test that talked to a real worker): kombu's
+    # after-fork hook closes them in the child, and closing a Redis connection shared with the parent hung it.
+    # Closed and forgotten here (kombu's groups, Celery's references to them): the next use opens new ones.
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
     server = DaphneProcess(
         LIVE_HOST,
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
