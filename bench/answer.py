@@ -146,7 +146,20 @@ def percentile(values: list[float], share: float) -> float:
 
 def worker_start() -> subprocess.Popen:
     log = (WORK / "worker.log").open("w")
-    command = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", "inference,default", "-c", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "helpdesk",
+        "worker",
+        "-Q",
+        "inference,default",
+        "-c",
+        "1",
+        "--loglevel",
+        "INFO",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
     for _ in range(120):
         if "ready" in (WORK / "worker.log").read_text():
