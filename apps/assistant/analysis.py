@@ -5,6 +5,7 @@ for agents; the customer never waits in silence.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,7 @@ def _retrieve(message: Message, guess: Guess | None) -> tuple[Hit, ...]:
             text=hit.text,
             score=hit.score,
             article_intents=tuple(hit.article_intents),
+            heading=hit.heading,
         )
         for hit in hits
     )
@@ -182,7 +184,10 @@ def _reply(message: Message, action: Action, backend: str) -> GeneratedReply:
         .values_list("role", "text")[:HISTORY_TURNS]
     )[::-1]
     hit = action.hit
-    passage = GroundingPassage(title=hit.article_title, url=hit.article_url, text=hit.text)
+    text = hit.text
+    if hit.heading and re.match(r"\s*([-*+]|\d+[.)])\s", text):
+        text = f"{hit.heading}\n\n{text}"  # a bare list reads as an answer only under its heading
+    passage = GroundingPassage(title=hit.article_title, url=hit.article_url, text=text)
     return reply_generate(backend=backend, question=message.text, passages=[passage], history=history)
 
 

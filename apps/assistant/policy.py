@@ -27,6 +27,8 @@ YES_REPLY, NO_REPLY = "Yes, thanks", "No, I need more help"
 PERSON_REPLY = "Talk to a person"
 SOMETHING_ELSE_REPLY = "Something else"
 HANDOFF_REASONS = ("asked for a person", "urgent", "shouting")
+# An intent this sure is handed to its team even when no article matches; below it the bot asks first.
+SURE_WITHOUT_ARTICLE = 0.9
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Hit:
     text: str
     score: float
     article_intents: tuple[str, ...] = ()
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,12 +199,12 @@ def _clarify_between(guess: Guess, state: BotState) -> tuple[Action, BotState]:
     return Action(CLARIFY, reason, intent=first, reply=reply, quick_replies=(*labels, SOMETHING_ELSE_REPLY)), state
 
 
-def _clarify_unsure(guess: Guess, state: BotState) -> tuple[Action, BotState]:
+def _clarify_unsure(guess: Guess, state: BotState, why: str = "") -> tuple[Action, BotState]:
     options = [intent for intent, _ in guess.top[:2] if intent != OUT_OF_SCOPE]
     labels = [intent_label(intent) for intent in options]
     state.pending, state.options = "clarify", [[label, intent] for label, intent in zip(labels, options, strict=True)]
     reply = "I'm not sure I understood. Is it one of these, or could you tell me a bit more?"
-    reason = f"Unsure: {guess.top[0][0]} at {guess.confidence:.2f}, below the answer threshold."
+    reason = f"Unsure: {guess.top[0][0]} at {guess.confidence:.2f}, " + (why or "below the answer threshold") + "."
     return Action(CLARIFY, reason, intent=guess.top[0][0], reply=reply, quick_replies=(*labels, PERSON_REPLY)), state
 
 
@@ -227,6 +230,9 @@ def _answer(turn: Turn, guess: Guess, state: BotState, settings: PolicySettings,
             return _handoff(state, f"Asked about {intent} again after the bot's answer: it did not help.", intent)
     # Asked again: a different article, if one fits, rather than the one that did not help.
     hit = _best_hit(turn.hits, intent, settings, skip_article=state.answered_article if repeated else None)
+    if hit is None and not via and guess.confidence < SURE_WITHOUT_ARTICLE:
+        # Fairly sure of an intent nothing in the knowledge base matches: more likely a misreading than a gap.
+        return _clarify_unsure(guess, state, why=f"no article matches {intent} ({guess.confidence:.2f})")
     if hit is None:
         state.failed_answers += 1
         return _handoff(state, f"Intent {intent} ({guess.confidence:.2f}) but no article answers it.", intent)

@@ -307,3 +307,13 @@ def test_a_failing_suggester_leaves_the_handoff_and_its_annotations_alone(models
     assert message.decision == Message.Decision.HANDOFF
     assert "suggestions" not in message.annotations
     assert conversation.state == Conversation.State.WAITING
+
+
+def test_a_passage_that_is_a_bare_list_is_answered_under_its_heading(models, say, conversation):
+    models.hits = [hit(text="- Check the delivery address.\n- Ask at the post office.")]
+
+    message = say(conversation, "where is my new card?")
+
+    [reply] = replies_after(message)
+    assert reply.text.startswith("Delivery times\n")
+    assert "Check the delivery address." in reply.text

@@ -245,3 +245,14 @@ def test_the_state_survives_a_json_round_trip_and_ignores_unknown_keys():
 
 def test_intent_label():
     assert intent_label("card_arrival") == "Card arrival"
+
+
+def test_a_fairly_sure_intent_that_no_article_matches_is_asked_about_first():
+    fairly_sure = guess(("card_delivery_estimate", 0.62), ("card_arrival", 0.1))
+
+    action, state = decide(turn("what's the weather tomorrow?", g=fairly_sure, hits=[]), BotState(), SETTINGS)
+
+    assert action.decision == "clarify"
+    assert action.reason == "Unsure: card_delivery_estimate at 0.62, no article matches card_delivery_estimate (0.62)."
+    assert action.quick_replies == ("Card delivery estimate", "Card arrival", PERSON_REPLY)
+    assert state.failed_answers == 0

@@ -1,0 +1,136 @@
+"""What the assistant learns from and how it behaves at the desk: training examples, the dialogue policy,
+and how agents use suggested replies."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+
+from apps.assistant.models import (
+    PolicyConfig,
+    SuggestionUse,
+    TrainingExample,
+)
+from apps.assistant.selectors import suggestion_acceptance_of
+from apps.assistant.services import training_example_add, training_example_set_status
+from helpdesk.admin_base import AppendOnlyAdminMixin
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "label", "short_text", "source", "status", "created_at")
+    list_filter = ("kind", "status", "source", "created_at")
+    search_fields = ("text", "label", "source_ref")
+    date_hierarchy = "created_at"
+    actions = ("accept", "reject")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TrainingExample | None = None):
+        # Text and label make the dedup key (kind, text hash, label); to relabel, reject and add a new example.
+        return ("created_at",) if obj is None else ("kind", "text", "label", "source", "source_ref", "created_at")
+
+    @admin.display(description="text")
+    def short_text(self, example: TrainingExample) -> str:
+        return truncatechars(example.text, 80)
+
+    def save_model(self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            training_example_set_status(examples=TrainingExample.objects.filter(pk=obj.pk), status=obj.status)
+            return
+        example, created = training_example_add(
+            kind=obj.kind,
+            text=obj.text,
+            label=obj.label,
+            source=obj.source,
+            source_ref=obj.source_ref,
+            status=obj.status,
+        )
+        if not created:
+            self.message_user(request, f"This text already had the label {example.label!r}; kept the stored one.")
+        obj.pk = example.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Accept selected examples", permissions=["change"])
+    def accept(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.ACCEPTED)
+        self.message_user(request, f"{changed} example(s) accepted.")
+
+    @admin.action(description="Reject selected examples", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
+        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.REJECTED)
+        self.message_user(request, f"{changed} example(s) rejected.")
+
+
+@admin.register(PolicyConfig)
+class PolicyConfigAdmin(admin.ModelAdmin):
+    """One row: the dialogue policy's thresholds and the reply backend (per intent where it differs)."""
+
+    list_display = (
+        "__str__",
+        "answer_confidence",
+        "clarify_margin",
+        "retrieval_min_score",
+        "reply_backend",
+        "updated_at",
+    )
+    readonly_fields = ("updated_at", "updated_by")
+    fieldsets = (
+        ("When the bot answers", {"fields": ("answer_confidence", "retrieval_min_score")}),
+        ("When it asks", {"fields": ("clarify_margin", "clarify_confidence")}),
+        ("When it hands over", {"fields": ("handoff_sentiment", "max_out_of_scope", "max_failed_answers")}),
+        ("How it words answers", {"fields": ("reply_backend", "reply_backend_by_intent")}),
+        (None, {"fields": ("updated_at", "updated_by")}),
+    )
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        # One row (checked here, not in has_add_permission, which every admin page's sidebar calls).
+        config = PolicyConfig.objects.order_by("pk").first()
+        if config is not None:
+            return HttpResponseRedirect(reverse("admin:assistant_policyconfig_change", args=[config.pk]))
+        return super().add_view(request, form_url, extra_context)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: PolicyConfig, form: forms.ModelForm, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+def _acceptance_line(figures: dict) -> str:
+    if not figures["total"]:
+        return "No suggestion use recorded here."
+    return (
+        f"Acceptance rate {figures['acceptance_rate']:.1%}: used {figures['used']}, edited {figures['edited']}, "
+        f"ignored {figures['ignored']} of {figures['total']}"
+    )
+
+
+@admin.register(SuggestionUse)
+class SuggestionUseAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
+    """What agents did with the suggested replies, written by the inbox (apps.assistant.suggestion_services)
+    and only read here. The header gives the acceptance rate of the rows listed, so the filters (outcome,
+    source, agent, dates) narrow it too."""
+
+    list_display = ("created_at", "outcome", "source", "suggestion_id", "agent", "customer_text", "reply_text")
+    list_filter = ("outcome", "source", ("agent", admin.RelatedOnlyFieldListFilter), "created_at")
+    list_select_related = ("message", "reply", "agent")
+    search_fields = ("suggestion_id", "message__text", "reply__text")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="customer's message")
+    def customer_text(self, use: SuggestionUse) -> str:
+        return truncatechars(use.message.text, 80)
+
+    @admin.display(description="reply sent")
+    def reply_text(self, use: SuggestionUse) -> str:
+        return truncatechars(use.reply.text, 80) if use.reply else "—"
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # The filtered rows exist only once the changelist is built, so the rate joins the context afterwards.
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            response.context_data["subtitle"] = _acceptance_line(suggestion_acceptance_of(uses=changelist.queryset))
+        return response
