@@ -107,3 +107,18 @@ bench-intent: venv
 .PHONY: bench-answer
 bench-answer: venv
 	$(PY) -m bench.answer $(ARGS)
+
+# The satisfaction model on USS's SGD part (../shared/data/uss/SGD.txt), by the paper's protocol: ten contiguous
+# folds in dialogue order, UAR, kappa, Spearman's rho, F1 of 'rating < 3' and MAE next to the published figures,
+# median of 3 seeded runs (ARGS="--runs 1" for one). Embeddings are kept in var/bench-satisfaction/.
+.PHONY: bench-satisfaction
+bench-satisfaction: venv
+	$(PY) -m bench.satisfaction $(ARGS)
+
+# The report pages over 100 k generated conversations and 1 M messages: builds the reports' facts (timed) and
+# prints the dashboard's server time (median of several requests, with and without filters) next to the
+# 300 ms target. Its database: var/bench-reports/ (SQLite), or <name>_bench_reports when DATABASE_URL is set;
+# the history is generated once (ARGS="--regenerate" to start again, "--conversations 5000" for a quick run).
+.PHONY: bench-reports
+bench-reports: venv
+	$(PY) -m bench.reports $(ARGS)

@@ -11,12 +11,14 @@ from rest_framework.throttling import AnonRateThrottle
 from apps.conversations.api import ConversationViewSet
 from apps.conversations.widget_api import WidgetSessionView
 from apps.customers.api import CustomerViewSet
+from apps.reports.api import ReportViewSet
 from apps.tickets.api import TicketViewSet
 
 api_router = DefaultRouter()
 api_router.register("tickets", TicketViewSet, basename="ticket")
 api_router.register("conversations", ConversationViewSet, basename="conversation")
 api_router.register("customers", CustomerViewSet, basename="customer")
+api_router.register("reports", ReportViewSet, basename="report")
 
 api_urlpatterns = [
     # POST username and password, get {"token": ...} for "Authorization: Token <key>". Callers are

@@ -262,6 +262,8 @@ LOGGING = {
 
 # --- The product ----------------------------------------------------------------------------------------
 # Origins (besides ALLOWED_HOSTS) whose pages may embed the widget: its session endpoint and websocket.
+# The desk's public address, for links in e-mails (the survey); no trailing slash needed.
+HELPDESK_PUBLIC_URL = env_str("HELPDESK_PUBLIC_URL", "http://127.0.0.1:8000")
 HELPDESK_WIDGET_ORIGINS = env_list("HELPDESK_WIDGET_ORIGINS")
 # The customers' sites call the widget's session endpoint cross-origin; nothing else is open to them.
 CORS_ALLOWED_ORIGINS = [origin for origin in HELPDESK_WIDGET_ORIGINS if origin != "*"]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.conversations import survey_views
 from helpdesk.api import api_urlpatterns
 
 admin.site.site_header = "helpdesk"
@@ -11,6 +12,8 @@ admin.site.index_title = "Back office"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("inbox/", include("apps.conversations.urls")),
+    path("reports/", include("apps.reports.urls")),
+    path("survey/<str:token>/", survey_views.survey, name="survey"),
     path("api/", include(api_urlpatterns)),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

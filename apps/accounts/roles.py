@@ -44,6 +44,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "accounts.agentprofile": WORK,
         "assistant.policyconfig": VIEW,
         "assistant.suggestionuse": VIEW,
+        # The reports' rollup, read-only in the admin; the report pages themselves check the role.
+        "reports.conversationfact": VIEW,
     },
     ML_ADMINS: {
         "assistant.registeredmodel": ALL,
@@ -51,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "assistant.modelalias": WORK,
         "assistant.aliaschange": VIEW,
         "assistant.trainingexample": ALL,
+        "assistant.rateddialogue": ALL,
         "assistant.modelevaluation": ("view", "delete"),
         "assistant.policyconfig": WORK,
         "assistant.suggestionuse": VIEW,

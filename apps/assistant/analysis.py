@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.selectors import team_for_intent
+from apps.assistant.dialogues import conversation_turns
 from apps.assistant.generation import GeneratedReply, GroundingPassage, reply_generate
-from apps.assistant.inference import intent_predict, sentiment_probabilities
+from apps.assistant.inference import intent_predict, satisfaction_predict, sentiment_probabilities
 from apps.assistant.ml.intent import IntentPrediction
 from apps.assistant.ml.sentiment import SentimentResult, sentiment_analyse
 from apps.assistant.policy import (
@@ -37,6 +38,7 @@ from apps.conversations.services import (
     bot_message_post,
     conversation_bot_state_save,
     conversation_request_handoff,
+    conversation_satisfaction_record,
     message_annotate,
     message_annotations_merge,
 )
@@ -56,6 +58,7 @@ class Reading:
     prediction: IntentPrediction | None
     sentiment: SentimentResult
     models: dict[str, Any]
+    satisfaction: float | None = None  # the satisfaction model's 1-5 after this message
 
 
 def message_analyse(*, message_id: int) -> Message | None:
@@ -69,6 +72,10 @@ def message_analyse(*, message_id: int) -> Message | None:
     config = policy_config()
     settings = config.as_settings()
     reading = _read(message, state, settings)
+    if reading.satisfaction is not None:
+        conversation_satisfaction_record(
+            conversation=conversation, score=reading.satisfaction, at_risk_below=settings.at_risk_satisfaction
+        )
     if conversation.state != Conversation.State.BOT:
         _annotate(message, reading, action=None)
         _suggest(message)
@@ -81,6 +88,7 @@ def message_analyse(*, message_id: int) -> Message | None:
             sentiment=reading.sentiment.score,
             escalate_reasons=reading.sentiment.reasons,
             hits=hits,
+            predicted_satisfaction=reading.satisfaction,
         ),
         state,
         settings,
@@ -121,13 +129,19 @@ def _read(message: Message, state: BotState, settings: PolicySettings) -> Readin
         models["intent"] = version.version
     if sentiment_version is not None:
         models["sentiment_version"] = sentiment_version.version
+    satisfaction, satisfaction_version = satisfaction_predict(
+        conversation_turns(conversation_id=message.conversation_id, up_to_seq=message.seq)
+    )
+    score = satisfaction.score if satisfaction is not None else None
+    if satisfaction_version is not None:
+        models["satisfaction"] = satisfaction_version.version
     if not predictions:
-        return Reading(None, None, sentiment, models)
+        return Reading(None, None, sentiment, models, score)
     prediction = predictions[0]
     guess = _guess(prediction)
     if len(predictions) > 1 and not _confident(prediction, settings) and _confident(predictions[1], settings):
         prediction, guess = predictions[1], _guess(predictions[1], follow_up=True)
-    return Reading(guess, prediction, sentiment, models)
+    return Reading(guess, prediction, sentiment, models, score)
 
 
 def _confident(prediction: IntentPrediction, settings: PolicySettings) -> bool:

@@ -8,9 +8,13 @@ for the admin and the logs.
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from apps.assistant.ml.intent import IntentModel, IntentPrediction
+from apps.assistant.ml.satisfaction import SatisfactionModel, SatisfactionPrediction
 from apps.assistant.models import ModelAlias, ModelVersion
 from apps.assistant.registry import ArtifactError, model_version_load_checked
 
@@ -22,7 +26,7 @@ SENTIMENT_MODEL_NAME = "sentiment"
 
 @dataclass
 class Served:
-    model: IntentModel | None = None
+    model: IntentModel | SatisfactionModel | None = None
     version: ModelVersion | None = None
     load_error: str = ""
 
@@ -30,8 +34,9 @@ class Served:
 class ChampionCache:
     """The champion of one registered model, as loaded in this process."""
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, loader: Callable[[Path], Any] = IntentModel.load) -> None:
         self.model_name = model_name
+        self.loader = loader  # reads a version's folder into the model it serves
         self.served = Served()
         self._lock = threading.Lock()
 
@@ -50,7 +55,7 @@ class ChampionCache:
 
     def _load(self, version: ModelVersion) -> None:
         try:
-            model = IntentModel.load(model_version_load_checked(version))
+            model = self.loader(model_version_load_checked(version))
         except (ArtifactError, OSError, ValueError, KeyError) as exc:
             message = f"{version} could not be loaded: {exc}"
             logger.error("%s; still serving %s", message, self.served.version or "nothing")
@@ -80,3 +85,17 @@ def sentiment_probabilities(texts: list[str]) -> tuple[list[dict[str, float]] | 
     labels = served.model.labels
     rows = served.model.probabilities(texts).tolist()
     return [dict(zip(labels, row, strict=True)) for row in rows], served.version
+
+
+SATISFACTION_MODEL_NAME = "satisfaction"
+satisfaction_champion = ChampionCache(SATISFACTION_MODEL_NAME, loader=SatisfactionModel.load)
+
+
+def satisfaction_predict(turns: list[dict]) -> tuple[SatisfactionPrediction | None, ModelVersion | None]:
+    """The serving satisfaction model's reading of a conversation after its latest turn (``turns`` oldest first,
+    each {"role": "customer"|"agent"|"bot", "text"} and, when known, "seconds" since the start and "handoff";
+    dialogues.conversation_turns builds them from a conversation's messages), or (None, None) with no model."""
+    served = satisfaction_champion.current()
+    if served.model is None:
+        return None, None
+    return served.model.predict_conversation(turns), served.version

@@ -12,6 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.assistant.dialogues import (
+    SatisfactionTrainingConfig,
+    TrainingDialogue,
+    dialogues_fingerprint,
+    dialogues_samples,
+    dialogues_split,
+    rated_dialogues,
+)
 from apps.assistant.examples import (
     HELD_OUT_PERCENT,
     Example,
@@ -33,6 +41,9 @@ EVALUATE_TASK = "apps.assistant.tasks.train_evaluate_version"  # train_*: the tr
 # negative / neutral / positive; its head is blended with the lexicon score (ml/sentiment.py).
 MODEL_NAMES = {ModelKind.INTENT: "intent", ModelKind.SENTIMENT: "sentiment"}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+# Every model trained here: those above, and the satisfaction model, which learns from rated dialogues
+# (apps/assistant/dialogues.py), not from labelled texts.
+TRAINED_MODEL_NAMES = {**MODEL_NAMES, ModelKind.SATISFACTION: "satisfaction"}
 
 # fast: a linear head on frozen MiniLM embeddings; full: the encoder fine-tuned with the head. On BANKING77
 # (bench/intent.py, 2 idle CPU cores) fast trains in about 1.5 minutes to 92.9 % test accuracy, full takes
@@ -47,16 +58,25 @@ TRAINING_CONFIGS = {
 }
 
 
+# The satisfaction model: one layer of sigmoid units on frozen embeddings, so both train in minutes (SGD's 1,000
+# dialogues: about a minute to embed, seconds to fit); fast leaves out the embedding of the last two turns together
+# (half the encoder's work) and stops sooner.
+SATISFACTION_CONFIGS = {
+    "fast": SatisfactionTrainingConfig(pair_text=False, epochs=30, patience=4),
+    "full": SatisfactionTrainingConfig(),
+}
+
+
 def model_champion_for_kind(*, kind: str) -> ModelVersion | None:
     """The champion version of the registered model of ``kind``, if it has one."""
-    model = RegisteredModel.objects.filter(name=MODEL_NAMES.get(kind, "")).first()
+    model = RegisteredModel.objects.filter(name=TRAINED_MODEL_NAMES.get(kind, "")).first()
     return None if model is None else model_alias_version(model=model, alias=ModelAlias.Name.CHAMPION)
 
 
 def _model_for(kind: str) -> RegisteredModel:
-    if kind not in MODEL_NAMES:
-        raise ValidationError(f"Only {', '.join(MODEL_NAMES)} models are trained from examples, not {kind!r}")
-    return registered_model_ensure(name=MODEL_NAMES[kind], kind=kind)
+    if kind not in TRAINED_MODEL_NAMES:
+        raise ValidationError(f"Only {', '.join(TRAINED_MODEL_NAMES)} models are trained here, not {kind!r}")
+    return registered_model_ensure(name=TRAINED_MODEL_NAMES[kind], kind=kind)
 
 
 def labels_check(*, kind: str, examples: list[LabelledText]) -> None:
@@ -84,10 +104,27 @@ def training_data(kind: str) -> tuple[list[Example], list[Example], str]:
     return training, held_out, data_fingerprint(examples)
 
 
+def satisfaction_training_data() -> tuple[list[TrainingDialogue], list[TrainingDialogue], str]:
+    """(training, held out, fingerprint of both) of the rated dialogues and surveyed conversations; refuses data
+    that cannot train the satisfaction model."""
+    dialogues = rated_dialogues()
+    training, held_out = dialogues_split(dialogues)
+    ratings = sorted({sample.label for sample in dialogues_samples(training)})
+    if len(ratings) < 2:
+        raise ValidationError(
+            "Satisfaction training needs rated turns of at least two ratings outside the held-out split; found "
+            f"{len(ratings)} ({', '.join(map(str, ratings)) or 'none'}): import rated dialogues with "
+            "manage.py import_conversations"
+        )
+    return training, held_out, dialogues_fingerprint(dialogues)
+
+
 def model_version_start(*, kind: str = ModelKind.INTENT, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:
     """Registers a new version in status training, with the data and configuration it will be trained on.
     Refuses (ValidationError) when the data cannot train a model, before any version exists."""
     model = _model_for(kind)
+    if kind == ModelKind.SATISFACTION:
+        return _satisfaction_version_start(model=model, fast=fast, actor=actor)
     training, held_out, fingerprint = training_data(kind)
     config = TRAINING_CONFIGS["fast" if fast else "full"]
     return model_version_create(
@@ -105,10 +142,30 @@ def model_version_start(*, kind: str = ModelKind.INTENT, fast: bool, actor: Abst
     )
 
 
+def _satisfaction_version_start(*, model: RegisteredModel, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:
+    training, held_out, fingerprint = satisfaction_training_data()
+    config = SATISFACTION_CONFIGS["fast" if fast else "full"]
+    return model_version_create(
+        model=model,
+        parameters={
+            "fast": fast,
+            "config": asdict(config),
+            "encoder": str(encoder_path()),
+            "held_out_percent": HELD_OUT_PERCENT,
+            "held_out_dialogues": len(held_out),
+            "held_out_size": len(dialogues_samples(held_out)),
+            "training_dialogues": len(training),
+        },
+        created_by=actor,
+        training_size=len(dialogues_samples(training)),
+        data_fingerprint=fingerprint,
+    )
+
+
 def training_enqueue(*, model: RegisteredModel, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:
     """Starts a version of ``model`` and queues its training on the ``training`` queue once the version is
     committed."""
-    if MODEL_NAMES.get(model.kind) != model.name:
+    if TRAINED_MODEL_NAMES.get(model.kind) != model.name:
         raise ValidationError(f"{model} is not trained from examples here")
     with transaction.atomic():
         version = model_version_start(kind=model.kind, fast=fast, actor=actor)
@@ -139,6 +196,11 @@ def evaluation_enqueue(
     when ``rows`` is None) and queues it on the training queue once committed."""
     if version.status != ModelVersion.Status.READY:
         raise ValidationError(f"{version} is {version.status}; only a ready version is evaluated")
+    if rows is not None and version.model.kind == ModelKind.SATISFACTION:
+        raise ValidationError(
+            f"{version} reads conversations, not labelled texts: evaluate it on its held-out split here, or on a "
+            "dialogue file with manage.py evaluate satisfaction --data FILE"
+        )
     if rows is not None:
         labels_check(kind=version.model.kind, examples=rows)
     with transaction.atomic():

@@ -200,6 +200,11 @@ class PolicyConfig(models.Model):
     max_failed_answers = models.PositiveSmallIntegerField(
         default=2, help_text="Answers that did not help (a 'no', or a repeat of the question) before it hands over."
     )
+    at_risk_satisfaction = models.FloatField(
+        default=2.5,
+        help_text="A conversation whose predicted satisfaction (1-5) falls to this is marked at risk, moved up the "
+        "agents' queue, and handed over when it is with the bot.",
+    )
     reply_backend = models.CharField(max_length=20, choices=ReplyBackend.choices, default=ReplyBackend.EXTRACTIVE)
     # {"intent label": "backend"}: e.g. the local model for chatty intents, extractive for fees and limits.
     reply_backend_by_intent = models.JSONField(default=dict, blank=True)
@@ -222,6 +227,8 @@ class PolicyConfig(models.Model):
                 errors[name] = "Between 0 and 1."
         if not -1 <= self.handoff_sentiment <= 1:
             errors["handoff_sentiment"] = "Between -1 and 1."
+        if not 1 <= self.at_risk_satisfaction <= 5:
+            errors["at_risk_satisfaction"] = "Between 1 and 5."
         mapping = self.reply_backend_by_intent
         if not isinstance(mapping, dict):
             errors["reply_backend_by_intent"] = 'An object such as {"card_arrival": "local"}.'
@@ -243,6 +250,7 @@ class PolicyConfig(models.Model):
             handoff_sentiment=self.handoff_sentiment,
             max_out_of_scope=self.max_out_of_scope,
             max_failed_answers=self.max_failed_answers,
+            at_risk_satisfaction=self.at_risk_satisfaction,
         )
 
     def backend_for(self, intent: str) -> str:
@@ -295,3 +303,36 @@ class SuggestionUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.suggestion_id or '—'} for message {self.message_id}"
+
+
+class RatedDialogue(models.Model):
+    """A conversation with satisfaction ratings, imported for the satisfaction model to learn from (USS data
+    set, JSONL exports; ``survey`` is for the desk's own when stored). apps/assistant/dialogues.py reads and
+    writes them; the desk's surveyed conversations are read from their messages as they are."""
+
+    class Source(models.TextChoices):
+        USS = "uss", "USS data set"
+        JSONL = "jsonl", "JSONL import"
+        SURVEY = "survey", "Desk survey"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(max_length=200, help_text="The id in its source, e.g. SGD:17 for a USS file.")
+    # [{"role": "customer"|"agent"|"bot", "text": str, "rating": 1-5 or null}, ...] in conversation order.
+    turns = models.JSONField(default=list)
+    csat = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The rating (1-5) of the whole conversation, when there is one."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="rateddialogue_unique_source_id"),
+            models.CheckConstraint(
+                condition=models.Q(csat__isnull=True) | models.Q(csat__gte=1, csat__lte=5),
+                name="rateddialogue_csat_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"

@@ -5,7 +5,8 @@ every branch is tested on its own; apps/assistant/analysis.py gathers the inputs
 Order of the rules, first match wins:
 1. a pending "Did this help?" answered no → handoff; yes → a closing line.
 2. the customer asked for a person, or the message is urgent (fraud, hacked, unauthorised) → handoff.
-3. sentiment at or below the configured threshold, or shouting → handoff.
+3. sentiment at or below the configured threshold, or shouting → handoff; so does a predicted satisfaction at
+   or below the at-risk threshold (the satisfaction model, when one serves).
 4. no intent model serving → handoff.
 5. a pending clarification answered with one of its options → that intent, as if predicted with certainty.
 6. out of scope → ask to rephrase; the configured number in a row → handoff.
@@ -42,6 +43,7 @@ class PolicySettings:
     handoff_sentiment: float = -0.6
     max_out_of_scope: int = 2
     max_failed_answers: int = 2
+    at_risk_satisfaction: float = 2.5
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Turn:
     sentiment: float
     escalate_reasons: tuple[str, ...]
     hits: tuple[Hit, ...] = ()
+    predicted_satisfaction: float | None = None  # the satisfaction model's 1-5, when one is serving
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ def decide(turn: Turn, state: BotState, settings: PolicySettings) -> tuple[Actio
         return _handoff(state, f"Escalated: {', '.join(reasons)}.", best_guess)
     if turn.sentiment <= settings.handoff_sentiment:
         return _handoff(state, f"Strongly negative sentiment ({turn.sentiment:.2f}).", best_guess)
+    if turn.predicted_satisfaction is not None and turn.predicted_satisfaction <= settings.at_risk_satisfaction:
+        return _handoff(state, f"At risk: predicted satisfaction {turn.predicted_satisfaction:.1f} of 5.", best_guess)
     if guess is None:
         return _handoff(state, "No intent model is serving yet.", "")
     if state.pending == "clarify" and (chosen := _chosen_option(turn.text, state.options)):

@@ -6,17 +6,38 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.assistant.dialogues import (
+    ParsedDialogue,
+    SatisfactionSample,
+    SatisfactionTrainingConfig,
+    TrainingDialogue,
+    dialogues_fingerprint,
+    dialogues_samples,
+    dialogues_split,
+    rated_dialogues,
+)
 from apps.assistant.examples import Example, data_fingerprint, examples_split, labelled_examples
-from apps.assistant.jobs import model_version_start, training_data
+from apps.assistant.jobs import model_version_start, satisfaction_training_data, training_data
 from apps.assistant.ml.config import IntentTrainingConfig
+from apps.assistant.ml.encoder import encoder_load
 from apps.assistant.ml.intent import IntentModel, train_intent_model
-from apps.assistant.ml.metrics import classification_report
+from apps.assistant.ml.metrics import classification_report, satisfaction_report
+from apps.assistant.ml.satisfaction import (
+    ConversationFeatures,
+    CrossValidation,
+    SatisfactionModel,
+    TextEmbeddings,
+    cross_validate,
+    train_satisfaction_model,
+)
 from apps.assistant.models import ModelEvaluation, ModelKind, ModelVersion
 from apps.assistant.registry import (
     ArtifactError,
@@ -63,6 +84,8 @@ def model_version_evaluate(*, version: ModelVersion, texts: list[str], labels: l
 def model_version_evaluate_held_out(*, version: ModelVersion) -> ModelVersion:
     """Re-measures ``version`` on today's held-out split and stores the result as its metrics, so versions
     trained on different days compare on the same examples."""
+    if version.model.kind == ModelKind.SATISFACTION:
+        return _satisfaction_evaluate_held_out(version)
     _, held_out = examples_split(labelled_examples(kind=version.model.kind))
     if not held_out:
         raise ValidationError(f"There are no held-out {version.model.kind} examples to evaluate on")
@@ -82,6 +105,8 @@ def evaluation_run(*, evaluation: ModelEvaluation) -> ModelEvaluation:
     try:
         if evaluation.held_out:
             metrics = model_version_evaluate_held_out(version=version).metrics
+        elif version.model.kind == ModelKind.SATISFACTION:
+            raise ValidationError(f"{version} reads conversations: evaluate it on a dialogue file (manage.py evaluate)")
         else:
             texts, labels = [row[0] for row in evaluation.rows], [row[1] for row in evaluation.rows]
             metrics = model_version_evaluate(version=version, texts=texts, labels=labels)
@@ -99,11 +124,79 @@ def evaluation_run(*, evaluation: ModelEvaluation) -> ModelEvaluation:
 # --- Training ----------------------------------------------------------------------------------------------
 
 
+class SavableModel(Protocol):
+    def save(self, folder: Path) -> None: ...
+
+
+@dataclass
+class TrainedVersion:
+    """What a kind's trainer hands back for the registry to store."""
+
+    model: SavableModel
+    metrics: dict[str, Any]
+    notes: str
+    training_size: int
+    data_fingerprint: str
+
+
+def _text_classifier_train(version: ModelVersion, report: ProgressCallback) -> TrainedVersion:
+    """Intent and sentiment: a classifier of accepted labelled texts."""
+    training, held_out, fingerprint = training_data(version.model.kind)
+    config = IntentTrainingConfig(**version.parameters["config"])
+    report(0.0, f"preparing {len(training)} examples")
+    started = time.monotonic()
+    model = train_intent_model(
+        [e.text for e in training],
+        [e.label for e in training],
+        config=config,
+        progress=lambda fraction, note: report(0.9 * fraction, note),
+    )
+    seconds = time.monotonic() - started
+    report(0.9, f"evaluating on {len(held_out)} held-out examples")
+    metrics = {
+        "training_seconds": round(seconds, 1),
+        "epochs": model.calibration.validation.get("epochs"),
+        "validation_accuracy": model.calibration.validation.get("accuracy"),
+        **_held_out_metrics(model, held_out),
+    }
+    notes = f"Trained in {seconds:.0f} s ({metrics['epochs']} epochs, {config.mode})."
+    return TrainedVersion(model, metrics, notes, len(training), fingerprint)
+
+
+def _satisfaction_train(version: ModelVersion, report: ProgressCallback) -> TrainedVersion:
+    """The satisfaction model: rated dialogues and surveyed conversations, measured on held-out dialogues."""
+    training, held_out, fingerprint = satisfaction_training_data()
+    config = SatisfactionTrainingConfig(**version.parameters["config"])
+    samples = dialogues_samples(training)
+    report(0.0, f"preparing {len(samples)} rated turns of {len(training)} dialogues")
+    started = time.monotonic()
+    model = train_satisfaction_model(
+        samples, config=config, progress=lambda fraction, note: report(0.9 * fraction, note)
+    )
+    seconds = time.monotonic() - started
+    report(0.9, f"evaluating on {len(held_out)} held-out dialogues")
+    metrics = {
+        "training_seconds": round(seconds, 1),
+        "epochs": model.validation.get("epochs"),
+        "temperature": model.validation.get("temperature"),
+        **_satisfaction_held_out_metrics(model, held_out),
+    }
+    notes = f"Trained in {seconds:.0f} s ({metrics['epochs']} epochs) on {len(training)} dialogues."
+    return TrainedVersion(model, metrics, notes, len(samples), fingerprint)
+
+
+# Each kind's trainer; every other kind trainable here is a text classifier.
+TRAINERS: dict[str, Callable[[ModelVersion, ProgressCallback], TrainedVersion]] = {
+    ModelKind.SATISFACTION: _satisfaction_train,
+}
+
+
 def model_version_run(*, version: ModelVersion, progress: ProgressCallback | None = None) -> ModelVersion:
     """Trains a version created by model_version_start, on the data as it is now; evaluates it on the held-out
     split, stores it, and makes it champion when its model has none. A failure marks the version failed with
     the error and is raised again. Safe to run again on a version still in training (a redelivered task)."""
     staging = artifact_staging_folder(version)
+    trainer = TRAINERS.get(version.model.kind, _text_classifier_train)
 
     def report(fraction: float, note: str) -> None:
         model_version_progress(version=version, fraction=fraction, note=note)
@@ -111,33 +204,16 @@ def model_version_run(*, version: ModelVersion, progress: ProgressCallback | Non
             progress(fraction, note)
 
     try:
-        training, held_out, fingerprint = training_data(version.model.kind)
-        config = IntentTrainingConfig(**version.parameters["config"])
-        report(0.0, f"preparing {len(training)} examples")
-        started = time.monotonic()
-        model = train_intent_model(
-            [e.text for e in training],
-            [e.label for e in training],
-            config=config,
-            progress=lambda fraction, note: report(0.9 * fraction, note),
-        )
-        seconds = time.monotonic() - started
-        report(0.9, f"evaluating on {len(held_out)} held-out examples")
-        metrics = {
-            "training_seconds": round(seconds, 1),
-            "epochs": model.calibration.validation.get("epochs"),
-            "validation_accuracy": model.calibration.validation.get("accuracy"),
-            **_held_out_metrics(model, held_out),
-        }
+        trained = trainer(version, report)
         shutil.rmtree(staging, ignore_errors=True)
-        model.save(staging)
+        trained.model.save(staging)
         version = model_version_complete(
             version=version,
             folder=staging,
-            metrics=metrics,
-            notes=f"Trained in {seconds:.0f} s ({metrics['epochs']} epochs, {config.mode}).",
-            training_size=len(training),
-            data_fingerprint=fingerprint,
+            metrics=trained.metrics,
+            notes=trained.notes,
+            training_size=trained.training_size,
+            data_fingerprint=trained.data_fingerprint,
         )
     except Exception as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -158,3 +234,63 @@ def model_version_train(
 ) -> ModelVersion:
     """Starts and trains a version in this process (the ``train`` command)."""
     return model_version_run(version=model_version_start(kind=kind, fast=fast, actor=actor), progress=progress)
+
+
+# --- Satisfaction ------------------------------------------------------------------------------------------
+
+# The satisfaction figures stored beside the classification report of the ratings (which the admin draws).
+SATISFACTION_FIGURES = ("uar", "kappa", "rho", "rho_label", "f1_dissatisfied", "mae", "support", "predicted")
+
+
+def satisfaction_model_evaluate(model: SatisfactionModel, samples: list[SatisfactionSample]) -> dict[str, Any]:
+    """The classification report of the predicted ratings (as labels "1".."5") with the USS paper's figures."""
+    predictions = model.predict([sample.context for sample in samples])
+    truth = [sample.label for sample in samples]
+    labels = [prediction.label for prediction in predictions]
+    figures = satisfaction_report(truth, labels, [prediction.score for prediction in predictions])
+    report = classification_report([str(rating) for rating in truth], [str(rating) for rating in labels])
+    return {**report, **{name: figures[name] for name in SATISFACTION_FIGURES}}
+
+
+def _satisfaction_held_out_metrics(model: SatisfactionModel, held_out: list[TrainingDialogue]) -> dict[str, Any]:
+    samples = dialogues_samples(held_out)
+    if not samples:
+        return {"n": 0}
+    return {
+        **satisfaction_model_evaluate(model, samples),
+        "held_out_dialogues": len(held_out),
+        "held_out_fingerprint": dialogues_fingerprint(held_out),
+    }
+
+
+def _satisfaction_evaluate_held_out(version: ModelVersion) -> ModelVersion:
+    _, held_out = dialogues_split(rated_dialogues())
+    if not dialogues_samples(held_out):
+        raise ValidationError("There are no held-out rated dialogues to evaluate on")
+    model = SatisfactionModel.load(model_version_load_checked(version))
+    kept = {
+        key: version.metrics[key] for key in ("training_seconds", "epochs", "temperature") if key in version.metrics
+    }
+    return model_version_record_metrics(
+        version=version, metrics={**kept, **_satisfaction_held_out_metrics(model, held_out)}
+    )
+
+
+def satisfaction_version_evaluate(*, version: ModelVersion, dialogues: list[ParsedDialogue]) -> dict[str, Any]:
+    """Evaluates a ready satisfaction version on ``dialogues`` (nothing stored). Raises ArtifactError."""
+    model = SatisfactionModel.load(model_version_load_checked(version))
+    return satisfaction_model_evaluate(model, dialogues_samples(dialogues))
+
+
+def satisfaction_cross_validate(
+    *,
+    dialogues: list[ParsedDialogue],
+    folds: int,
+    config: SatisfactionTrainingConfig,
+    progress: ProgressCallback | None = None,
+) -> CrossValidation:
+    """The USS protocol on ``dialogues`` in their order (ml/satisfaction.py: cross_validate); nothing stored."""
+    samples = dialogues_samples(dialogues)
+    features = ConversationFeatures(TextEmbeddings(encoder_load()), config)
+    x = features.matrix([sample.context for sample in samples], progress)
+    return cross_validate(samples, x, len(dialogues), folds=folds, config=config, progress=progress)

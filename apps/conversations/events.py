@@ -90,7 +90,17 @@ def conversation_summary(conversation: Conversation, *, preview: str = "") -> di
         if conversation.state == Conversation.State.WAITING
         else None,
         "preview": preview[:140],
+        "predicted_satisfaction": conversation.predicted_satisfaction,
+        "satisfaction_trend": satisfaction_trend(conversation.satisfaction_history),
+        "at_risk": conversation.at_risk,
     }
+
+
+def satisfaction_trend(history: list[float]) -> float | None:
+    """The change of the prediction over the recent messages (latest minus the one three before), or None."""
+    if len(history) < 2:
+        return None
+    return round(history[-1] - history[max(0, len(history) - 4)], 2)
 
 
 def conversation_state_payload(conversation: Conversation, *, agents_online: bool, rating: int | None) -> dict:

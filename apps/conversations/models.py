@@ -47,6 +47,11 @@ class Conversation(models.Model):
     # What the bot remembers between turns (apps.assistant.policy.BotState): the last intent, a pending
     # clarification or "did this help?", failed answers, details the customer gave (card, order number).
     bot_state = models.JSONField(default=dict, blank=True)
+    # The satisfaction model's prediction (1-5) after the latest customer message, the recent ones (oldest
+    # first) for the trend, and whether it fell below the policy's at-risk threshold.
+    predicted_satisfaction = models.FloatField(null=True, blank=True)
+    satisfaction_history = models.JSONField(default=list, blank=True)
+    at_risk = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_message_at = models.DateTimeField(null=True, blank=True)

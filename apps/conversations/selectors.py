@@ -54,7 +54,9 @@ def conversation_list_with_preview() -> QuerySet[Conversation]:
 def inbox_snapshot(*, user: AbstractBaseUser, can_write: bool, limit: int = 500) -> dict[str, Any]:
     """The inbox's first frame: me, the agents and their presence, and every open conversation."""
     open_conversations = (
-        conversation_list_with_preview().exclude(state=Conversation.State.CLOSED).order_by("-last_message_at")[:limit]
+        conversation_list_with_preview()
+        .exclude(state=Conversation.State.CLOSED)
+        .order_by("-at_risk", "-last_message_at")[:limit]
     )
     profiles = agent_profile_list()
     me = next((profile for profile in profiles if profile.user_id == user.pk), None)

@@ -114,6 +114,11 @@ def conversation_close(*, conversation: Conversation) -> Conversation:
         conversation.state = Conversation.State.CLOSED
         conversation.closed_at = timezone.now()
         conversation.save(update_fields=["state", "closed_at", "updated_at"])
+        # The reports' facts; robust: a failed refresh must not fail the close (the reports' beat job catches up).
+        conversation_id = conversation.pk
+        transaction.on_commit(
+            lambda: task_enqueue_by_name("apps.reports.tasks.refresh_conversation_fact", conversation_id), robust=True
+        )
     return conversation
 
 
@@ -123,6 +128,10 @@ def survey_submit(*, conversation: Conversation, rating: int, comment: str = "")
         raise ValidationError(f"rating must be a whole number from 1 to 5, got {rating!r}")
     survey, _ = SatisfactionSurvey.objects.update_or_create(
         conversation=conversation, defaults={"rating": rating, "comment": comment.strip()}
+    )
+    conversation_id = conversation.pk  # the reports' facts carry the rating and a low rating's comment
+    transaction.on_commit(
+        lambda: task_enqueue_by_name("apps.reports.tasks.refresh_conversation_fact", conversation_id), robust=True
     )
     return survey
 
@@ -245,6 +254,24 @@ def bot_message_post(
 def conversation_bot_state_save(*, conversation: Conversation, bot_state: dict) -> None:
     conversation.bot_state = bot_state
     conversation.save(update_fields=["bot_state", "updated_at"])
+
+
+SATISFACTION_HISTORY = 10
+
+
+@transaction.atomic
+def conversation_satisfaction_record(*, conversation: Conversation, score: float, at_risk_below: float) -> Conversation:
+    """The satisfaction model's prediction after a customer message: kept with the recent ones (the trend),
+    ``at_risk`` when it is at or below ``at_risk_below``; every inbox gets the new summary once committed."""
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    locked.predicted_satisfaction = round(score, 2)
+    locked.satisfaction_history = [*(locked.satisfaction_history or []), locked.predicted_satisfaction][
+        -SATISFACTION_HISTORY:
+    ]
+    locked.at_risk = score <= at_risk_below
+    locked.save(update_fields=["predicted_satisfaction", "satisfaction_history", "at_risk", "updated_at"])
+    _announce_state_on_commit(locked)
+    return locked
 
 
 @transaction.atomic
@@ -378,6 +405,12 @@ def conversation_resolve(*, conversation: Conversation, actor: AbstractBaseUser 
     _system_message(locked, "This conversation was resolved. How did we do?")
     if locked.ticket is not None and locked.ticket.is_open:
         ticket_set_status(ticket=locked.ticket, status=Ticket.Status.RESOLVED, actor=actor, comment="chat resolved")
+    if locked.ticket_id is not None or locked.reply_by_email:
+        # The customer may be gone from the widget: the survey goes by e-mail too (one answer either way).
+        conversation_id = locked.pk
+        transaction.on_commit(
+            lambda: task_enqueue_by_name("apps.conversations.tasks.survey_email_send", conversation_id)
+        )
     _announce_state_on_commit(locked)
     return locked
 

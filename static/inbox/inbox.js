@@ -260,8 +260,10 @@
     return Number.isNaN(value) ? missing : value;
   }
 
+  // At-risk conversations (the satisfaction model's prediction fell below the policy's threshold) come first.
   function compareWaiting(a, b) {
-    return timeOf(a.waiting_since, Infinity) - timeOf(b.waiting_since, Infinity) || a.id - b.id;
+    return Number(Boolean(b.at_risk)) - Number(Boolean(a.at_risk))
+      || timeOf(a.waiting_since, Infinity) - timeOf(b.waiting_since, Infinity) || a.id - b.id;
   }
 
   function compareRecent(a, b) {
@@ -300,7 +302,18 @@
     if (summary.team) meta.append(element("span", "inbox-item__team", summary.team.name), " ");
     if (summary.assignee) meta.append(element("span", "inbox-item__assignee", summary.assignee.name), " ");
     meta.append(element("span", "inbox-item__state", STATE_LABELS[summary.state] || summary.state));
+    if (typeof summary.predicted_satisfaction === "number") {
+      meta.append(" ", element("span", "inbox-item__satisfaction", satisfactionText(summary)));
+    }
+    if (summary.at_risk) meta.append(" ", element("span", "inbox-item__risk", "At risk"));
+    item.classList.toggle("is-at-risk", Boolean(summary.at_risk));
     renderBadge(item, summary);
+  }
+
+  function satisfactionText(summary) {
+    const trend = summary.satisfaction_trend;
+    const arrow = typeof trend !== "number" || Math.abs(trend) < 0.25 ? "→" : trend > 0 ? "↑" : "↓";
+    return "Predicted " + summary.predicted_satisfaction.toFixed(1) + "/5 " + arrow;
   }
 
   function renderList() {

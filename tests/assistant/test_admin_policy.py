@@ -21,6 +21,7 @@ def form(**changes) -> dict:
         "handoff_sentiment": "-0.6",
         "max_out_of_scope": "2",
         "max_failed_answers": "2",
+        "at_risk_satisfaction": "2.5",
         "reply_backend": "extractive",
         "reply_backend_by_intent": "{}",
     }
@@ -63,6 +64,7 @@ def test_a_second_add_opens_the_one_row(client, mladmin_mo):
     [
         ({"answer_confidence": "1.5"}, "answer_confidence", "Between 0 and 1."),
         ({"handoff_sentiment": "-2"}, "handoff_sentiment", "Between -1 and 1."),
+        ({"at_risk_satisfaction": "0.5"}, "at_risk_satisfaction", "Between 1 and 5."),
         (
             {"reply_backend_by_intent": '{"card_arrival": "gpt"}'},
             "reply_backend_by_intent",

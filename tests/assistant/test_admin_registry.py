@@ -83,12 +83,12 @@ def test_train_action_without_data_says_why_and_registers_nothing(client, mladmi
 
 
 def test_train_action_refuses_a_model_that_is_not_trained_from_examples(client, mladmin_mo):
-    satisfaction = RegisteredModel.objects.create(name="satisfaction", kind="satisfaction")
+    retrieval = RegisteredModel.objects.create(name="retrieval", kind="retrieval")
     client.force_login(mladmin_mo)
 
-    response = client.post(MODELS_URL, {"action": "train_fast", "_selected_action": [satisfaction.pk]}, follow=True)
+    response = client.post(MODELS_URL, {"action": "train_fast", "_selected_action": [retrieval.pk]}, follow=True)
 
-    assert messages_of(response) == ["satisfaction is not trained from examples here"]
+    assert messages_of(response) == ["retrieval is not trained from examples here"]
     assert not ModelVersion.objects.exists()
 
 

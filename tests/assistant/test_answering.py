@@ -3,6 +3,7 @@ bot's reply (or the handoff), with the reasons recorded for agents."""
 
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -51,13 +52,20 @@ def models(monkeypatch):
         predictions: list[IntentPrediction] = [prediction(("card_arrival", 0.91), ("card_delivery_estimate", 0.04))]
         hits: list[PassageHit] = [hit()]
         texts_seen: list[list[str]] = []
+        satisfaction = None
+        turns_seen: list[list[dict]] = []
 
     def intent_predict(texts):
         Readings.texts_seen.append(list(texts))
         return [Readings.predictions[min(i, len(Readings.predictions) - 1)] for i in range(len(texts))], None
 
+    def satisfaction_predict(turns):
+        Readings.turns_seen.append(turns)
+        return (None, None) if Readings.satisfaction is None else (Readings.satisfaction, None)
+
     monkeypatch.setattr(analysis, "intent_predict", intent_predict)
     monkeypatch.setattr(analysis, "passages_search", lambda text, **kwargs: list(Readings.hits))
+    monkeypatch.setattr(analysis, "satisfaction_predict", satisfaction_predict)
     return Readings
 
 
@@ -317,3 +325,29 @@ def test_a_passage_that_is_a_bare_list_is_answered_under_its_heading(models, say
     [reply] = replies_after(message)
     assert reply.text.startswith("Delivery times\n")
     assert "Check the delivery address." in reply.text
+
+
+def test_each_message_updates_the_predicted_satisfaction_and_its_trend(models, say, conversation):
+    models.satisfaction = SimpleNamespace(score=4.2)
+    say(conversation, "where is my new card?")
+    models.satisfaction = SimpleNamespace(score=3.1)
+
+    message = say(conversation, "it still has not come")
+
+    conversation.refresh_from_db()
+    assert conversation.predicted_satisfaction == 3.1
+    assert conversation.satisfaction_history == [4.2, 3.1]
+    assert conversation.at_risk is False
+    assert [turn["role"] for turn in models.turns_seen[-1]] == ["customer", "bot", "customer"]
+    assert models.turns_seen[-1][-1]["text"] == message.text
+
+
+def test_a_prediction_at_the_at_risk_threshold_marks_the_conversation_and_hands_it_over(models, say, conversation):
+    models.satisfaction = SimpleNamespace(score=2.3)
+
+    message = say(conversation, "where is my new card?")
+
+    conversation.refresh_from_db()
+    assert conversation.at_risk is True
+    assert conversation.state == Conversation.State.WAITING
+    assert message.decision_reason == "At risk: predicted satisfaction 2.3 of 5."

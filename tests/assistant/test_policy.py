@@ -96,6 +96,17 @@ def test_strongly_negative_sentiment_hands_over_at_the_configured_threshold():
     assert above.decision == "answer"
 
 
+def test_a_predicted_satisfaction_at_the_at_risk_threshold_hands_over():
+    at_risk = Turn("where is my card", CONFIDENT, 0.0, (), (CARD_HIT,), predicted_satisfaction=2.5)
+    fine = Turn("where is my card", CONFIDENT, 0.0, (), (CARD_HIT,), predicted_satisfaction=2.6)
+
+    handed, _ = decide(at_risk, BotState(), SETTINGS)
+    answered, _ = decide(fine, BotState(), SETTINGS)
+
+    assert (handed.decision, handed.reason) == ("handoff", "At risk: predicted satisfaction 2.5 of 5.")
+    assert answered.decision == "answer"
+
+
 def test_negative_alone_is_left_to_the_threshold_not_to_the_lexicon_flag():
     action, _ = decide(turn(g=CONFIDENT, sentiment=-0.55, reasons=("negative",)), BotState(), SETTINGS)
 

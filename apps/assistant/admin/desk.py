@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.assistant.models import (
     PolicyConfig,
+    RatedDialogue,
     SuggestionUse,
     TrainingExample,
 )
@@ -78,7 +79,10 @@ class PolicyConfigAdmin(admin.ModelAdmin):
     fieldsets = (
         ("When the bot answers", {"fields": ("answer_confidence", "retrieval_min_score")}),
         ("When it asks", {"fields": ("clarify_margin", "clarify_confidence")}),
-        ("When it hands over", {"fields": ("handoff_sentiment", "max_out_of_scope", "max_failed_answers")}),
+        (
+            "When it hands over",
+            {"fields": ("handoff_sentiment", "at_risk_satisfaction", "max_out_of_scope", "max_failed_answers")},
+        ),
         ("How it words answers", {"fields": ("reply_backend", "reply_backend_by_intent")}),
         (None, {"fields": ("updated_at", "updated_by")}),
     )
@@ -134,3 +138,36 @@ class SuggestionUseAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         if changelist is not None:
             response.context_data["subtitle"] = _acceptance_line(suggestion_acceptance_of(uses=changelist.queryset))
         return response
+
+
+@admin.register(RatedDialogue)
+class RatedDialogueAdmin(admin.ModelAdmin):
+    """Rated conversations the satisfaction model learns from, written by ``manage.py import_conversations``:
+    read here, deleted here (a bad import), never edited (import the file again to replace a conversation)."""
+
+    list_display = ("external_id", "source", "turn_count", "rated_turns", "csat", "created_at")
+    list_filter = ("source", "csat", "created_at")
+    search_fields = ("external_id",)
+    readonly_fields = ("source", "external_id", "csat", "created_at", "transcript")
+    exclude = ("turns",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RatedDialogue | None = None) -> bool:
+        return False
+
+    @admin.display(description="turns")
+    def turn_count(self, dialogue: RatedDialogue) -> int:
+        return len(dialogue.turns)
+
+    @admin.display(description="rated turns")
+    def rated_turns(self, dialogue: RatedDialogue) -> int:
+        return sum(turn.get("rating") is not None for turn in dialogue.turns)
+
+    @admin.display(description="transcript")
+    def transcript(self, dialogue: RatedDialogue) -> str:
+        return "\n".join(
+            f"{turn['role']}: {turn['text']}" + (f"  [rated {turn['rating']}]" if turn.get("rating") else "")
+            for turn in dialogue.turns
+        )

@@ -19,6 +19,7 @@ from apps.conversations.models import CannedReply, Conversation, Message, Satisf
 from apps.customers.models import Customer
 from apps.knowledge.models import Article
 from apps.recommendations.models import Product
+from apps.reports.services import conversation_facts_refresh_stale
 from apps.tickets.models import SLAPolicy, Ticket
 from apps.web.demo.catalogue import UtteranceBank, article_for_intent, intent_profiles, utterances_load
 from apps.web.demo.content import articles_ensure, canned_replies_ensure, products_ensure
@@ -83,6 +84,7 @@ def demo_seed(
         plans = conversations_plan(seed=seed, count=conversations, cast=cast, now=now)
         conversations_created = history_store(plans=plans).conversations
         utterance_source = utterances.source
+    conversation_facts_refresh_stale()  # the reports' facts of the closed conversations (bulk inserts skip them)
     totals, statuses = _totals()
     return SeedReport(
         customers_created=customers_created,

@@ -1,23 +1,26 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.assistant.jobs import MODEL_NAMES, model_champion_for_kind
-from apps.assistant.models import ModelAlias
+from apps.assistant.jobs import TRAINED_MODEL_NAMES, model_champion_for_kind
+from apps.assistant.models import ModelAlias, ModelKind
 from apps.assistant.selectors import model_alias_version
 from apps.assistant.training import model_version_train
 
 
 class Command(BaseCommand):
     help = (
-        "Train a new version of a model on its accepted training examples, in this process, and print its "
-        "metrics on the held-out split. The first ready version becomes champion; later ones wait for a "
-        "promotion."
+        "Train a new version of a model on its accepted training examples (satisfaction: on the imported rated "
+        "dialogues and the surveyed conversations), in this process, and print its metrics on the held-out split. "
+        "The first ready version becomes champion; later ones wait for a promotion."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=sorted(MODEL_NAMES))
+        parser.add_argument("kind", choices=sorted(TRAINED_MODEL_NAMES))
         parser.add_argument(
-            "--fast", action="store_true", help="Train a head on the frozen encoder instead of fine-tuning it."
+            "--fast",
+            action="store_true",
+            help="Train a head on the frozen encoder instead of fine-tuning it (satisfaction: embed each turn alone, "
+            "not also the last two together).",
         )
         parser.add_argument(
             "--if-no-champion",
@@ -41,7 +44,13 @@ class Command(BaseCommand):
         champion = model_alias_version(model=version.model, alias=ModelAlias.Name.CHAMPION)
         metrics = version.metrics
         self.stdout.write(f"{version}: ready, {version.training_size} training examples. {version.notes}")
-        if metrics.get("n"):
+        if metrics.get("n") and options["kind"] == ModelKind.SATISFACTION:
+            self.stdout.write(
+                f"held-out ({metrics['n']} rated turns of {metrics['held_out_dialogues']} dialogues): "
+                f"UAR {metrics['uar']:.4f}, kappa {metrics['kappa']:.4f}, rho {metrics['rho']:.4f}, "
+                f"F1(<3) {metrics['f1_dissatisfied']:.4f}, MAE {metrics['mae']:.4f}"
+            )
+        elif metrics.get("n"):
             self.stdout.write(
                 f"held-out ({metrics['n']} examples): accuracy {metrics['accuracy']:.4f}, "
                 f"macro-F1 {metrics['macro_f1']:.4f}, top-1 {metrics['top1_accuracy']:.4f}"
