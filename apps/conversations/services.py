@@ -157,11 +157,21 @@ def conversation_announce_rollback_unsafe(*, conversation_id: int) -> None:
     rating = SatisfactionSurvey.objects.filter(conversation=conversation).values_list("rating", flat=True).first()
     state = conversation_state_payload(conversation, agents_online=agents_are_online(), rating=rating)
     send_rollback_unsafe(conversation_group(conversation_id), {"type": "chat.state", "state": state})
+    _summary_send_rollback_unsafe(conversation)
+
+
+def _summary_send_rollback_unsafe(conversation: Conversation) -> None:
     preview = conversation_preview(conversation=conversation)
     send_rollback_unsafe(
         INBOX_GROUP,
         {"type": "chat.conversation", "conversation": conversation_summary(conversation, preview=preview)},
     )
+
+
+def _summary_on_commit(conversation: Conversation) -> None:
+    """Every inbox gets the conversation's new row once committed; the widget's state has not changed."""
+    conversation_id = conversation.pk
+    transaction.on_commit(lambda: _summary_send_rollback_unsafe(conversation_list().get(pk=conversation_id)))
 
 
 @transaction.atomic
@@ -262,7 +272,7 @@ SATISFACTION_HISTORY = 10
 @transaction.atomic
 def conversation_satisfaction_record(*, conversation: Conversation, score: float, at_risk_below: float) -> Conversation:
     """The satisfaction model's prediction after a customer message: kept with the recent ones (the trend),
-    ``at_risk`` when it is at or below ``at_risk_below``; every inbox gets the new summary once committed."""
+    ``at_risk`` when it is at or below ``at_risk_below``; every inbox (not the widget) gets the new row."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     locked.predicted_satisfaction = round(score, 2)
     locked.satisfaction_history = [*(locked.satisfaction_history or []), locked.predicted_satisfaction][
@@ -270,7 +280,7 @@ def conversation_satisfaction_record(*, conversation: Conversation, score: float
     ]
     locked.at_risk = score <= at_risk_below
     locked.save(update_fields=["predicted_satisfaction", "satisfaction_history", "at_risk", "updated_at"])
-    _announce_state_on_commit(locked)
+    _summary_on_commit(locked)
     return locked
 
 

@@ -1,29 +1,22 @@
 """The production path of the bot: a customer message stored here, analysed by a real Celery worker over Redis
 (the inference queue) with a real (tiny) intent model and the knowledge index, and its reply stored."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.assistant.training import model_version_train
 from apps.conversations.models import Message
 from apps.conversations.services import customer_message_post, widget_session_start
 from apps.knowledge.services import article_save
-from helpdesk.celery import app as celery_app
 from tests.assistant.registry_helpers import intent_examples_store
+from tests.celery_worker import NEEDS_WORKER_REASON, celery_worker, worker_can_run
 
 pytestmark = [
     pytest.mark.redis,
-    pytest.mark.skipif(
-        not (settings.REDIS_URL and os.environ.get("DATABASE_URL")),
-        reason="needs REDIS_URL and a PostgreSQL DATABASE_URL that a worker process can share (CI sets both)",
-    ),
+    pytest.mark.skipif(not worker_can_run(), reason=NEEDS_WORKER_REASON),
 ]
 
 
@@ -33,28 +26,9 @@ def inference_worker(tmp_path, tiny_encoder_path, settings):
     settings.MODEL_STORE = tmp_path / "models"
     settings.HELPDESK_ENCODER_PATH = str(tiny_encoder_path)
     settings.HELPDESK_MESSAGE_HOOK_TASK = "apps.assistant.tasks.analyse_message"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "HELPDESK_ENCODER_PATH": str(tiny_encoder_path),
-        "MODEL_STORE": str(settings.MODEL_STORE),
-    }
-    command = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", "inference", "--pool", "solo"]
-    command += ["--loglevel", "WARNING", "--purge", "--without-heartbeat", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(
-        command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    celery_app.conf.task_always_eager = False
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
+    env = {"HELPDESK_ENCODER_PATH": str(tiny_encoder_path), "MODEL_STORE": str(settings.MODEL_STORE)}
+    with celery_worker(queues="inference", env=env) as process:
         yield process
-    finally:
-        celery_app.conf.task_always_eager = True
-        process.terminate()
-        print(process.communicate(timeout=30)[0])
 
 
 @pytest.mark.django_db(transaction=True)

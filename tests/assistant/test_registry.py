@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from apps.assistant import jobs, training
@@ -34,6 +33,7 @@ from apps.assistant.training_tasks import train_model_version
 from helpdesk.celery import app as celery_app
 from tests.assistant.conftest import INTENT_EXAMPLES
 from tests.assistant.registry_helpers import intent_examples_store, intent_model, version_ready
+from tests.celery_worker import NEEDS_WORKER_REASON, celery_worker, worker_can_run
 
 pytestmark = pytest.mark.django_db
 
@@ -413,35 +413,13 @@ def test_completing_a_version_that_is_no_longer_training_touches_no_file(tmp_pat
 @pytest.fixture
 def training_worker(tmp_path, tiny_encoder_path, model_store):
     """A real Celery worker on the training queue, sharing the test database, the tiny encoder and the store."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "HELPDESK_ENCODER_PATH": str(tiny_encoder_path),
-        "MODEL_STORE": str(model_store),
-    }
-    command = [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", "training", "--pool", "solo"]
-    command += ["--loglevel", "WARNING", "--purge", "--without-heartbeat", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(
-        command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    celery_app.conf.task_always_eager = False
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
+    env = {"HELPDESK_ENCODER_PATH": str(tiny_encoder_path), "MODEL_STORE": str(model_store)}
+    with celery_worker(queues="training", env=env) as process:
         yield process
-    finally:
-        celery_app.conf.task_always_eager = True
-        process.terminate()
-        print(process.communicate(timeout=30)[0])
 
 
 @pytest.mark.redis
-@pytest.mark.skipif(
-    not (settings.REDIS_URL and os.environ.get("DATABASE_URL")),
-    reason="needs REDIS_URL and a PostgreSQL DATABASE_URL that a worker process can share (CI sets both)",
-)
+@pytest.mark.skipif(not worker_can_run(), reason=NEEDS_WORKER_REASON)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(180)
 def test_a_worker_on_the_training_queue_trains_the_version(training_worker, tiny_encoder, mladmin_mo):

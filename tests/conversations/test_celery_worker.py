@@ -1,75 +1,30 @@
 """A real Celery worker over Redis, against the test database: the production path of a task."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from apps.conversations.services import agent_message_post, conversation_start
 from apps.customers.models import Customer
-from helpdesk.celery import app as celery_app
+from tests.celery_worker import NEEDS_WORKER_REASON, celery_worker, worker_can_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.redis,
-    pytest.mark.skipif(
-        not (settings.REDIS_URL and os.environ.get("DATABASE_URL")),
-        reason="needs REDIS_URL and a PostgreSQL DATABASE_URL that a worker process can share (CI sets both)",
-    ),
+    pytest.mark.skipif(not worker_can_run(), reason=NEEDS_WORKER_REASON),
 ]
 
 
 @pytest.fixture
 def worker(tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    mail = {
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "helpdesk",
-            "worker",
-            "-Q",
-            "default",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--purge",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    celery_app.conf.task_always_eager = False
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=0.5) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
+    with celery_worker(queues="default", env=mail):
         yield tmp_path / "mail"
-    finally:
-        celery_app.conf.task_always_eager = True
-        process.terminate()
-        output, _ = process.communicate(timeout=30)
-        print(output)
 
 
 @pytest.mark.django_db(transaction=True)

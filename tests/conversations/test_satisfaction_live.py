@@ -42,3 +42,17 @@ def test_at_risk_conversations_come_first_in_the_inbox(customer_carl, agent_alic
     snapshot = inbox_snapshot(user=agent_alice, can_write=True)
 
     assert [summary["id"] for summary in snapshot["conversations"]][:2] == [risky.pk, calm.pk]
+
+
+def test_a_prediction_reaches_the_inboxes_and_not_the_widget(
+    conversation, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(
+        "apps.conversations.services.send_rollback_unsafe", lambda group, event: sent.append((group, event["type"]))
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_satisfaction_record(conversation=conversation, score=3.0, at_risk_below=2.5)
+
+    assert sent == [("inbox", "chat.conversation")]

@@ -7,7 +7,6 @@ the out-of-scope threshold and top-2 margin; an explicit ``oos`` label is also l
 """
 
 import json
-import math
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from apps.assistant.ml.calibration import temperature_fit
 from apps.assistant.ml.config import OUT_OF_SCOPE, IntentTrainingConfig, encoder_path
 from apps.assistant.ml.encoder import Encoder, encoder_load
 from apps.assistant.ml.preprocess import preprocess_many
@@ -139,22 +139,6 @@ def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[lis
     return sorted(train), sorted(held_out)
 
 
-def _fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """The temperature that minimises validation NLL (Guo et al. 2017)."""
-    log_temperature = torch.zeros(1, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_temperature], lr=0.1, max_iter=100)
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(logits / log_temperature.exp(), targets)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    temperature = float(log_temperature.detach().exp())
-    return temperature if math.isfinite(temperature) and 0.05 < temperature < 20 else 1.0
-
-
 def _choose_oos_rule(probabilities: torch.Tensor, targets: torch.Tensor, labels: list[str], recall: float):
     """(threshold, margin) from validation: with oos examples, the pair that best balances in-scope accuracy
     and oos recall; without, the loosest pair that keeps ``recall`` of correct in-scope answers."""
@@ -267,7 +251,7 @@ def train_intent_model(
     calibration = IntentCalibration(validation={"accuracy": best_accuracy, "epochs": epoch + 1})
     if val_idx:
         logits = validation_logits()
-        calibration.temperature = _fit_temperature(logits, targets[val_idx])
+        calibration.temperature = temperature_fit(logits, targets[val_idx])
         probabilities = torch.softmax(logits / calibration.temperature, dim=-1)
         calibration.threshold, calibration.margin = _choose_oos_rule(
             probabilities, targets[val_idx], label_names, config.in_scope_recall

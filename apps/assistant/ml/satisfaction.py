@@ -34,6 +34,7 @@ from apps.assistant.dialogues import (
     conversation_context,
     folds_contiguous,
 )
+from apps.assistant.ml.calibration import temperature_fit
 from apps.assistant.ml.config import encoder_path
 from apps.assistant.ml.encoder import Encoder, encoder_load
 from apps.assistant.ml.metrics import satisfaction_report
@@ -319,23 +320,11 @@ def _dialogue_split(dialogues: list[int], fraction: float, seed: int) -> tuple[l
     return training, [row for row, dialogue in enumerate(dialogues) if dialogue in held]
 
 
-def _fit_temperature(network: SatisfactionNetwork, x: torch.Tensor, targets: torch.Tensor) -> float:
-    """The temperature that minimises the validation NLL of the distribution (Guo et al. 2017)."""
+def _validation_temperature(network: SatisfactionNetwork, x: torch.Tensor, targets: torch.Tensor) -> float:
     with torch.no_grad():  # not inference_mode: its tensors cannot take part in the temperature's gradient
         network.eval()
         logits = network(x) + network.score_bias
-    log_temperature = torch.zeros(1, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_temperature], lr=0.1, max_iter=100)
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(logits / log_temperature.exp(), targets)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    temperature = float(log_temperature.detach().exp())
-    return temperature if math.isfinite(temperature) and 0.05 < temperature < 20 else 1.0
+    return temperature_fit(logits, targets)
 
 
 def _rare_labels_bias(counts: torch.Tensor, min_examples: int) -> torch.Tensor:
@@ -406,7 +395,7 @@ def fit_network(
     network.decision_bias.copy_(_decision_bias(counts, config))
     network.score_bias.copy_(config.class_weight_power * (counts / counts.sum()).clamp(min=1e-4).log())
     if validation_rows:
-        network.temperature.fill_(_fit_temperature(network, x[validation_rows], targets[validation_rows]))
+        network.temperature.fill_(_validation_temperature(network, x[validation_rows], targets[validation_rows]))
         validation.update(loss=round(best_loss, 4), temperature=round(float(network.temperature), 4))
     network.eval()
     return FittedNetwork(network, validation)
