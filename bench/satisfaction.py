@@ -36,18 +36,19 @@ django.setup()
 import torch  # noqa: E402
 
 from apps.assistant.dialogues import (  # noqa: E402
-    SatisfactionTrainingConfig,
     dialogues_read,
     dialogues_samples,
 )
-from apps.assistant.ml.config import encoder_path  # noqa: E402
+from apps.assistant.ml.config import (  # noqa: E402
+    SatisfactionTrainingConfig,
+    encoder_path,
+)
 from apps.assistant.ml.encoder import encoder_load  # noqa: E402
 from apps.assistant.ml.satisfaction import (  # noqa: E402
-    ConversationFeatures,
     CrossValidation,
-    TextEmbeddings,
     cross_validate,
 )
+from apps.assistant.ml.satisfaction_features import ConversationFeatures, TextEmbeddings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "uss" / "SGD.txt"

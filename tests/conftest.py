@@ -1,5 +1,7 @@
 """Shared fixtures: named users for each role and small domain objects."""
 
+import sys
+
 import pytest
 from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
@@ -41,6 +43,17 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_champions():
+    """Served models forgotten after each test: the next test's database can reuse a version's primary key for
+    another model. Only when something imported the serving module: tests that never touch torch stay free of it."""
+    yield
+    inference = sys.modules.get("apps.assistant.inference")
+    if inference is not None:
+        for cache in inference.CHAMPION_CACHES:
+            cache.reset()
 
 
 def _staff_user(username: str, roles: list[str]):

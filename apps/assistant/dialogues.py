@@ -33,35 +33,6 @@ _OPTIONAL_FLAGS = ("handoff", "failed")
 SURVEY_LABELLED_TURNS = 1
 
 
-@dataclass(frozen=True)
-class SatisfactionTrainingConfig:
-    """How ml/satisfaction.py trains. Here rather than in ml/ because jobs.py records it in a version's parameters
-    without importing torch (ml/config.py, where the intent model's lives, is torch-free for the same reason)."""
-
-    recent_turns: int = 3  # the last turns embedded one by one
-    pair_text: bool = True  # also embed the last two turns together, with role markers
-    hidden: int = 128  # sigmoid units
-    dropout: float = 0.2
-    epochs: int = 60
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    class_weight_power: float = 0.5  # loss weight of a rating ∝ its share ** -power: 0 plain, 1 fully balanced
-    # A rating with fewer training examples is never the predicted label (too few to learn: USS's SGD has 4
-    # ratings of 1 in 13,833); its probability still counts in the distribution and the score.
-    min_label_examples: int = 20
-    decision_share_floor: float = 0.05  # see ml/satisfaction.py, _decision_bias
-    patience: int = 8
-    validation_fraction: float = 0.1  # of the dialogues, for early stopping and the score's temperature
-    seed: int = 7
-
-    def __post_init__(self) -> None:
-        if not 0 < self.validation_fraction < 0.5:
-            raise ValueError("validation_fraction must be between 0 and 0.5")
-        if self.recent_turns < 1 or self.hidden < 1:
-            raise ValueError("recent_turns and hidden must be at least 1")
-
-
 class DialogueFileError(ValueError):
     """A dialogue file that cannot be read; the message names the file and line."""
 

@@ -46,12 +46,23 @@ class ChampionCache:
             .filter(model__name=self.model_name, alias=ModelAlias.Name.CHAMPION)
             .first()
         )
-        if alias is None or alias.version_id == getattr(self.served.version, "pk", None):
+        if alias is None:
+            # No champion in this database (its model was deleted, or never promoted): serve nothing rather than
+            # a model the registry no longer vouches for.
+            if self.served.version is not None:
+                self.reset()
+            return self.served
+        if alias.version_id == getattr(self.served.version, "pk", None):
             return self.served
         with self._lock:
             if alias.version_id != getattr(self.served.version, "pk", None):
                 self._load(alias.version)
         return self.served
+
+    def reset(self) -> None:
+        """Forget the loaded model; the next call loads the champion again."""
+        with self._lock:
+            self.served = Served()
 
     def _load(self, version: ModelVersion) -> None:
         try:
@@ -67,6 +78,9 @@ class ChampionCache:
 
 intent_champion = ChampionCache(INTENT_MODEL_NAME)
 sentiment_champion = ChampionCache(SENTIMENT_MODEL_NAME)
+SATISFACTION_MODEL_NAME = "satisfaction"
+satisfaction_champion = ChampionCache(SATISFACTION_MODEL_NAME, loader=SatisfactionModel.load)
+CHAMPION_CACHES = (intent_champion, sentiment_champion, satisfaction_champion)
 
 
 def intent_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, ModelVersion | None]:
@@ -85,10 +99,6 @@ def sentiment_probabilities(texts: list[str]) -> tuple[list[dict[str, float]] | 
     labels = served.model.labels
     rows = served.model.probabilities(texts).tolist()
     return [dict(zip(labels, row, strict=True)) for row in rows], served.version
-
-
-SATISFACTION_MODEL_NAME = "satisfaction"
-satisfaction_champion = ChampionCache(SATISFACTION_MODEL_NAME, loader=SatisfactionModel.load)
 
 
 def satisfaction_predict(turns: list[dict]) -> tuple[SatisfactionPrediction | None, ModelVersion | None]:

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.assistant.dialogues import (
-    SatisfactionTrainingConfig,
     TrainingDialogue,
     dialogues_fingerprint,
     dialogues_samples,
@@ -27,7 +26,7 @@ from apps.assistant.examples import (
     examples_split,
     labelled_examples,
 )
-from apps.assistant.ml.config import IntentTrainingConfig, encoder_path
+from apps.assistant.ml.config import IntentTrainingConfig, SatisfactionTrainingConfig, encoder_path
 from apps.assistant.models import ModelAlias, ModelEvaluation, ModelKind, ModelVersion, RegisteredModel
 from apps.assistant.registry import model_version_create, model_version_fail, registered_model_ensure
 from apps.assistant.selectors import model_alias_version
@@ -123,9 +122,11 @@ def model_version_start(*, kind: str = ModelKind.INTENT, fast: bool, actor: Abst
     """Registers a new version in status training, with the data and configuration it will be trained on.
     Refuses (ValidationError) when the data cannot train a model, before any version exists."""
     model = _model_for(kind)
-    if kind == ModelKind.SATISFACTION:
-        return _satisfaction_version_start(model=model, fast=fast, actor=actor)
-    training, held_out, fingerprint = training_data(kind)
+    return VERSION_STARTS[kind](model=model, fast=fast, actor=actor)
+
+
+def _labelled_version_start(*, model: RegisteredModel, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:
+    training, held_out, fingerprint = training_data(model.kind)
     config = TRAINING_CONFIGS["fast" if fast else "full"]
     return model_version_create(
         model=model,
@@ -160,6 +161,15 @@ def _satisfaction_version_start(*, model: RegisteredModel, fast: bool, actor: Ab
         training_size=len(dialogues_samples(training)),
         data_fingerprint=fingerprint,
     )
+
+
+# How a version of each kind is started: from labelled texts, or from rated dialogues (training.TRAINERS is the
+# worker-side twin).
+VERSION_STARTS = {
+    ModelKind.INTENT: _labelled_version_start,
+    ModelKind.SENTIMENT: _labelled_version_start,
+    ModelKind.SATISFACTION: _satisfaction_version_start,
+}
 
 
 def training_enqueue(*, model: RegisteredModel, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:

@@ -17,7 +17,6 @@ from django.utils import timezone
 from apps.assistant.dialogues import (
     ParsedDialogue,
     SatisfactionSample,
-    SatisfactionTrainingConfig,
     TrainingDialogue,
     dialogues_fingerprint,
     dialogues_samples,
@@ -26,18 +25,17 @@ from apps.assistant.dialogues import (
 )
 from apps.assistant.examples import Example, data_fingerprint, examples_split, labelled_examples
 from apps.assistant.jobs import model_version_start, satisfaction_training_data, training_data
-from apps.assistant.ml.config import IntentTrainingConfig
+from apps.assistant.ml.config import IntentTrainingConfig, SatisfactionTrainingConfig
 from apps.assistant.ml.encoder import encoder_load
 from apps.assistant.ml.intent import IntentModel, train_intent_model
 from apps.assistant.ml.metrics import classification_report, satisfaction_report
 from apps.assistant.ml.satisfaction import (
-    ConversationFeatures,
     CrossValidation,
     SatisfactionModel,
-    TextEmbeddings,
     cross_validate,
     train_satisfaction_model,
 )
+from apps.assistant.ml.satisfaction_features import ConversationFeatures, TextEmbeddings
 from apps.assistant.models import ModelEvaluation, ModelKind, ModelVersion
 from apps.assistant.registry import (
     ArtifactError,

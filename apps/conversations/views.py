@@ -79,6 +79,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         "teams": list(inbox_team_list()) if can_write else [],
         "canned_replies": canned_replies,
         "can_write": can_write,
+        "can_see_dashboard": user_has_role(user, MANAGERS),
         "presence_choices": AgentProfile.Presence.choices,
         "inbox_config": config,
     }

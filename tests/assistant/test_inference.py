@@ -6,6 +6,7 @@ import pytest
 
 from apps.assistant.inference import ChampionCache, intent_predict
 from apps.assistant.ml.intent import IntentTrainingConfig, train_intent_model
+from apps.assistant.models import ModelAlias
 from apps.assistant.registry import (
     artifact_folder,
     model_version_complete,
@@ -107,3 +108,16 @@ def test_intent_predict_uses_the_champion_in_batches(two_versions, admin_ada):
     assert version == first
     assert len(predictions) == 2
     assert all(p.best_guess in INTENT_EXAMPLES for p in predictions)
+
+
+def test_a_model_whose_champion_is_gone_stops_serving(two_versions, admin_ada):
+    # Given a champion loaded in this process
+    model, first, _ = two_versions
+    cache = ChampionCache("intent")
+    model_version_promote(version=first, actor=admin_ada, reason="first")
+    assert cache.current().version == first
+    # When the database no longer has a champion (a restore of an older backup; a test's fresh database)
+    ModelAlias.objects.filter(model=model).delete()
+    # Then nothing serves, rather than a model the registry no longer vouches for
+    served = cache.current()
+    assert (served.model, served.version) == (None, None)

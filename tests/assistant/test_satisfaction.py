@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from apps.assistant.dialogues import (
-    SatisfactionTrainingConfig,
     conversation_context,
     conversation_turns,
     dialogues_samples,
@@ -17,8 +16,9 @@ from apps.assistant.dialogues import (
     rated_dialogues,
     satisfaction_samples,
 )
-from apps.assistant.inference import Served, satisfaction_champion, satisfaction_predict
+from apps.assistant.inference import satisfaction_predict
 from apps.assistant.jobs import evaluation_enqueue, training_enqueue
+from apps.assistant.ml.config import SatisfactionTrainingConfig
 from apps.assistant.ml.metrics import (
     average_ranks,
     cohen_kappa,
@@ -37,13 +37,6 @@ from apps.assistant.training_tasks import train_model_version
 from apps.conversations.services import message_post, survey_submit
 
 FAST = SatisfactionTrainingConfig(pair_text=False, epochs=30, patience=30, hidden=16, batch_size=16, learning_rate=1e-2)
-
-
-@pytest.fixture(autouse=True)
-def fresh_satisfaction_champion():
-    satisfaction_champion.served = Served()
-    yield
-    satisfaction_champion.served = Served()
 
 
 @pytest.fixture

@@ -455,3 +455,16 @@ def test_the_page_script_follows_the_protocol(client, agent_alice, conversation,
     assert 'href="/inbox/999999/"' in waiting
     assert "&lt;b&gt;Newbie&lt;/b&gt;" in waiting
     assert 'data-unread="2"' in waiting
+
+
+@pytest.mark.parametrize(
+    ("user_fixture", "shown", "hidden"),
+    [("manager_maria", "/reports/", "/reports/me/"), ("agent_alice", "/reports/me/", 'href="/reports/"')],
+)
+def test_the_header_links_to_the_reports_the_role_may_open(client, request, user_fixture, shown, hidden):
+    client.force_login(request.getfixturevalue(user_fixture))
+
+    html = client.get(INBOX).content.decode()
+
+    assert f'href="{shown}"' in html
+    assert hidden not in html

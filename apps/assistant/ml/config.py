@@ -33,3 +33,31 @@ class IntentTrainingConfig:
             raise ValueError(f"mode must be 'head' or 'finetune', got {self.mode!r}")
         if not 0 < self.validation_fraction < 0.5:
             raise ValueError("validation_fraction must be between 0 and 0.5")
+
+
+@dataclass(frozen=True)
+class SatisfactionTrainingConfig:
+    """How ml/satisfaction.py trains the satisfaction model."""
+
+    recent_turns: int = 3  # the last turns embedded one by one
+    pair_text: bool = True  # also embed the last two turns together, with role markers
+    hidden: int = 128  # sigmoid units
+    dropout: float = 0.2
+    epochs: int = 60
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    class_weight_power: float = 0.5  # loss weight of a rating ∝ its share ** -power: 0 plain, 1 fully balanced
+    # A rating with fewer training examples is never the predicted label (too few to learn: USS's SGD has 4
+    # ratings of 1 in 13,833); its probability still counts in the distribution and the score.
+    min_label_examples: int = 20
+    decision_share_floor: float = 0.05  # see ml/satisfaction.py, _decision_bias
+    patience: int = 8
+    validation_fraction: float = 0.1  # of the dialogues, for early stopping and the score's temperature
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if not 0 < self.validation_fraction < 0.5:
+            raise ValueError("validation_fraction must be between 0 and 0.5")
+        if self.recent_turns < 1 or self.hidden < 1:
+            raise ValueError("recent_turns and hidden must be at least 1")
