@@ -11,6 +11,7 @@ from rest_framework.throttling import AnonRateThrottle
 from apps.conversations.api import ConversationViewSet
 from apps.conversations.widget_api import WidgetSessionView
 from apps.customers.api import CustomerViewSet
+from apps.privacy.api import CustomerEraseView, CustomerExportView
 from apps.reports.api import ReportViewSet
 from apps.tickets.api import TicketViewSet
 
@@ -26,5 +27,7 @@ api_urlpatterns = [
     path("auth/token/", ObtainAuthToken.as_view(throttle_classes=[AnonRateThrottle]), name="api-token"),
     # The customer widget starts its chat here (anonymous, origin-checked, rate-limited).
     path("widget/sessions/", WidgetSessionView.as_view(), name="widget-session"),
+    path("customers/<int:pk>/export/", CustomerExportView.as_view(), name="customer-export"),
+    path("customers/<int:pk>/erase/", CustomerEraseView.as_view(), name="customer-erase"),
     *api_router.urls,
 ]

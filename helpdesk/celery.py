@@ -7,6 +7,7 @@ can take only ``-Q inference``.
 import os
 
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
@@ -18,9 +19,16 @@ app.autodiscover_tasks()
 def task_enqueue_by_name(name: str, *args: object) -> None:
     """Queue the task called ``name`` for whichever worker has it (routed by name: CELERY_TASK_ROUTES). Lets
     an app start another app's task without importing it, and a web process start a model's task without
-    importing torch. Eager (the embedded default), the task runs here, so its module is imported here."""
+    importing torch. Eager (the embedded default), the task runs here, so its module is imported here.
+    Raises BrokerUnavailable when the broker stays unreachable through the publish retries (settings)."""
     if app.conf.task_always_eager:
         app.loader.import_default_modules()
         app.tasks[name].apply_async(args=args)
     else:
-        app.send_task(name, args=args)
+        # Nobody here waits for the result: ignore_result spares a subscription to it per task (a task that
+        # stores none, like analyse_message, would otherwise hold one forever) and, with Redis down, the
+        # result store's ~20 s of reconnecting before the publish is even tried.
+        app.send_task(name, args=args, ignore_result=True)
+
+
+__all__ = ["BrokerUnavailable", "app", "task_enqueue_by_name"]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.recommendations",
     "apps.reports",
+    "apps.privacy",
     "apps.web",
 ]
 
@@ -136,11 +137,18 @@ if REDIS_URL:
                 # socket_timeout=None: redis-py's 5 s read timeout equals the layer's 5 s blocking pop and
                 # closes sockets with 1011 about every 5 s otherwise. redis-py 8 caps a pool at 100
                 # connections; one Daphne process opens about one per socket.
+                # retry_on_timeout: redis-py then gives each connection one immediate retry on a connection
+                # error or timeout (Retry(NoBackoff(), 1); it retries nothing by default), so a pooled
+                # connection that a Redis restart left stale heals on its next use instead of failing it. Not
+                # more: a consumer blocked in the layer's receive must still fail while Redis is down, so its
+                # socket is closed (4503) and the client resumes; one that outlived the restart would be deaf,
+                # since a restarted Redis has forgotten every group. (A bool, not a Retry: settings stay JSON.)
                 "hosts": [
                     {
                         "address": REDIS_URL,
                         "socket_timeout": None,
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 10000),
+                        "retry_on_timeout": True,
                     }
                 ],
                 "capacity": CHANNEL_CAPACITY,
@@ -165,6 +173,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Redis may restart under a running desk. Workers wait for it, at start and after losing it, for as long as it
+# takes; a task running when the connection drops finishes (its result is in PostgreSQL) rather than being
+# cancelled, and a result (the help-centre search's) is stored once Redis is back rather than lost. A web
+# process publishing a task rides out a few seconds of restart; past that the message is stored anyway and
+# the assistant's beat sweep (apps.assistant.tasks.requeue_unanalysed) queues its analysis again.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Celery warns at every reconnect that 6.0 will cancel such tasks by default; this keeps them running.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 10
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 6, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Model inference goes to its own queue so a GPU worker can take it (celery worker -Q inference).
 CELERY_TASK_ROUTES = {
@@ -255,7 +275,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No log line carries an e-mail address, phone, card number, IBAN, IP or national id.
+    "filters": {"redact_pii": {"()": "apps.privacy.redaction.RedactingLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_pii"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -275,6 +297,9 @@ HELPDESK_WIDGET_TOKEN_MAX_AGE = env_int("HELPDESK_WIDGET_TOKEN_MAX_AGE", 30 * 24
 # The Celery task (by name) run for every stored customer message; empty = straight to the agents' queue.
 # Sent by name so the conversations app never imports the assistant.
 HELPDESK_MESSAGE_HOOK_TASK = env_str("HELPDESK_MESSAGE_HOOK_TASK", "apps.assistant.tasks.analyse_message")
+# Seconds after which a customer message nobody has analysed counts as lost by the broker and is queued again
+# by the beat sweep; longer than a busy inference queue's wait, or the sweep only adds cheap duplicates.
+HELPDESK_ANALYSIS_REQUEUE_AFTER = env_int("HELPDESK_ANALYSIS_REQUEUE_AFTER", 60)
 # Per widget socket: more than this many messages in the window is refused with a rate_limited error.
 HELPDESK_WIDGET_RATE_LIMIT = (env_int("HELPDESK_WIDGET_RATE_LIMIT", 20), 10.0)
 # A local Hugging Face model folder to use instead of the bundled all-MiniLM-L6-v2.
@@ -286,8 +311,13 @@ HELPDESK_SEARCH_TIMEOUT = float(env_str("HELPDESK_SEARCH_TIMEOUT", "2"))
 HELPDESK_TORCH_THREADS = env_int("HELPDESK_TORCH_THREADS", 0)
 # The torch device models run on (e.g. "cpu", "cuda:1"); empty = the GPU when there is one, else the CPU.
 HELPDESK_DEVICE = env_str("HELPDESK_DEVICE", "")
-# Dotted path of a text -> text function run on everything a model sees (the privacy issue's PII redaction).
-HELPDESK_REDACTOR = env_str("HELPDESK_REDACTOR", "")
+# Dotted path of a text -> text function run on everything a model sees, so no model, training set or model
+# log holds an e-mail address, phone, card, IBAN, IP or national id (apps/privacy/redaction.py); "" turns it off.
+HELPDESK_REDACTOR = env_str("HELPDESK_REDACTOR", "apps.privacy.redaction.redact_text")
+# Store customers' messages redacted (typed placeholders such as [CARD]); agents then see the redacted text too.
+HELPDESK_REDACT_AT_REST = env_bool("HELPDESK_REDACT_AT_REST", False)
+# Closed conversations older than this many days are anonymised by a daily beat job; 0 keeps them forever.
+HELPDESK_RETENTION_DAYS = env_int("HELPDESK_RETENTION_DAYS", 0)
 
 # Reply generation (apps/assistant/generation)
 # The local backend's model folder (safetensors), written by `manage.py prepare_llm`.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_migrate
 
 
@@ -20,3 +21,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="accounts_roles_sync")
+        from apps.accounts.signals import login_audit, login_failed_audit
+
+        user_logged_in.connect(login_audit, dispatch_uid="accounts_login_audit")
+        user_login_failed.connect(login_failed_audit, dispatch_uid="accounts_login_failed_audit")

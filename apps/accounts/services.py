@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.audit import Action, audit_record
 from apps.accounts.models import AgentProfile, Team
 from apps.accounts.roles import ROLE_GROUPS, ROLE_PERMISSIONS
 
@@ -22,15 +23,27 @@ def roles_sync() -> None:
         group.permissions.set(wanted)
 
 
-def user_set_roles(*, user: AbstractBaseUser, roles: list[str]) -> None:
-    """Make ``user`` a member of exactly ``roles`` (role group names); staff so they can use the admin."""
+@transaction.atomic
+def user_set_roles(*, user: AbstractBaseUser, roles: list[str], actor: AbstractBaseUser | None = None) -> None:
+    """Make ``user`` a member of exactly ``roles`` (role group names); staff so they can use the admin. A change
+    is audited."""
     unknown = set(roles) - set(ROLE_GROUPS)
     if unknown:
         raise ValueError(f"Unknown roles {sorted(unknown)}; known: {list(ROLE_GROUPS)}")
+    before = sorted(user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True))
     user.groups.set(Group.objects.filter(name__in=roles))
     if roles and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    if before != sorted(roles):
+        role_change_audit(user=user, before=before, after=sorted(roles), actor=actor)
+
+
+def role_change_audit(
+    *, user: AbstractBaseUser, before: list[str], after: list[str], actor: AbstractBaseUser | None
+) -> None:
+    detail = {"before": before, "after": after, "superuser": user.is_superuser}
+    audit_record(action=Action.ROLE_CHANGE, actor=actor, target=user, detail=detail)
 
 
 def agent_profile_ensure(*, user: AbstractBaseUser, teams: list[Team], capacity: int = 5) -> AgentProfile:

@@ -7,6 +7,7 @@ for agents; the customer never waits in silence.
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -96,8 +97,7 @@ def message_analyse(*, message_id: int) -> Message | None:
     reply = (
         _reply(message, action, config.backend_for(action.intent)) if action.decision == ANSWER and action.hit else None
     )
-    _carry_out(message, reading, action, state, reply)
-    if action.decision == HANDOFF:
+    if _carry_out(message, reading, action, state, reply) and action.decision == HANDOFF:
         _suggest(message)
     return message
 
@@ -228,13 +228,24 @@ def _annotate(message: Message, reading: Reading, action: Action | None, extra: 
 
 def _carry_out(
     message: Message, reading: Reading, action: Action, state: BotState, reply: GeneratedReply | None
-) -> None:
+) -> bool:
+    """Store the decision, the reply or handoff and the bot's memory, once per message; False when another run
+    of this message's task got there first (nothing is written then)."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        # Exactly once, checked under the conversation's lock: every run that carries a decision out holds it and
+        # stamps analysed_at in the same commit. A redelivered task (worker killed before its ack, the broker's
+        # visibility timeout, the sweep of unanalysed messages) may have read the message before another run
+        # committed, so the stamp is read again here. Preferred to a client_id derived from the message for the
+        # bot's reply: the reply is one of several effects (annotations, bot memory, a handoff with no reply at
+        # all) that must happen together or not at all, and this one check covers them all.
+        message.refresh_from_db(fields=["annotations"])
+        if "analysed_at" in (message.annotations or {}):
+            return False
         if conversation.state != Conversation.State.BOT:
             # An agent took over (or the customer asked for one) while the models were reading: theirs now.
             _annotate(message, reading, action=None)
-            return
+            return True
         extra = {"reply_backend": reply.backend, "reply_fallback": reply.fallback_reason} if reply else {}
         _annotate(message, reading, action, extra)
         if action.decision == HANDOFF:
@@ -253,6 +264,7 @@ def _carry_out(
                 annotations={"decision": action.decision, "in_reply_to": message.seq},
             )
         conversation_bot_state_save(conversation=conversation, bot_state=state.to_json())
+    return True
 
 
 def _handoff_line(team, state: BotState) -> str:
@@ -262,9 +274,14 @@ def _handoff_line(team, state: BotState) -> str:
 
 
 def message_analysis_failed(*, message_id: int, error: str) -> None:
-    """Inference gave up: record why and hand the conversation to a person rather than leave it waiting."""
+    """Inference gave up: record why and hand the conversation to a person rather than leave it waiting. Once
+    per message: nothing happens when another run analysed it or already recorded its failure."""
     message = Message.objects.select_related("conversation").get(pk=message_id)
     with transaction.atomic():
+        Conversation.objects.select_for_update().get(pk=message.conversation_id)  # the lock _carry_out takes
+        message.refresh_from_db(fields=["annotations"])
+        if {"analysed_at", "analysis_error"} & (message.annotations or {}).keys():
+            return
         message_annotate(
             message=message,
             decision=Message.Decision.HANDOFF,
@@ -272,3 +289,18 @@ def message_analysis_failed(*, message_id: int, error: str) -> None:
             annotations={"analysis_error": error[:500]},
         )
         conversation_request_handoff(conversation=message.conversation)
+
+
+def message_ids_unanalysed(*, older_than: timedelta, within: timedelta, limit: int) -> list[int]:
+    """Customer messages stored between ``within`` and ``older_than`` ago that no run has analysed and whose
+    analysis has not failed for good, oldest first: the ones whose task the broker lost."""
+    now = timezone.now()
+    unanalysed = (
+        Message.objects.filter(
+            role=Message.Role.CUSTOMER, created_at__gte=now - within, created_at__lte=now - older_than
+        )
+        .exclude(annotations__has_key="analysed_at")
+        .exclude(annotations__has_key="analysis_error")
+        .order_by("created_at")
+    )
+    return list(unanalysed.values_list("pk", flat=True)[:limit])

@@ -8,6 +8,7 @@ import files and start jobs with this module.
 """
 
 import hashlib
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -17,9 +18,10 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.assistant.examples import is_held_out
+from apps.assistant.examples import NotUtf8Text, is_held_out, text_file_read
 from apps.assistant.models import RatedDialogue
 from apps.conversations.models import Message, SatisfactionSurvey
+from helpdesk.text import text_is_storable
 
 ROLES = ("customer", "agent", "bot")
 RATINGS = (1, 2, 3, 4, 5)
@@ -31,6 +33,7 @@ _FORMAT_BY_SUFFIX = {".txt": "uss", ".jsonl": "jsonl", ".json": "jsonl"}
 _OPTIONAL_FLAGS = ("handoff", "failed")
 # How many of a surveyed conversation's last customer turns its rating labels.
 SURVEY_LABELLED_TURNS = 1
+_EXTERNAL_ID_MAX = RatedDialogue._meta.get_field("external_id").max_length
 
 
 class DialogueFileError(ValueError):
@@ -89,10 +92,10 @@ def dialogues_read(path: Path, file_format: str | None = None) -> list[ParsedDia
     file_format = file_format or dialogue_format_for(path)
     parse = {"uss": uss_parse, "jsonl": jsonl_parse}[file_format]
     try:
-        with path.open(encoding="utf-8-sig") as stream:
-            return parse(stream, path.name)
-    except UnicodeDecodeError as error:
-        raise DialogueFileError(f"{path.name} is not UTF-8 text ({error.reason} at byte {error.start})") from error
+        text = text_file_read(path)
+    except NotUtf8Text as error:
+        raise DialogueFileError(f"{path.name}:{error.line}: not UTF-8 text ({error.reason})") from error
+    return parse(io.StringIO(text, newline=None), path.name)  # universal newlines, as open() reads them
 
 
 def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -122,6 +125,8 @@ def uss_parse(lines: Iterable[str], file_name: str) -> list[ParsedDialogue]:
             continue
         start = start or number
         where = f"{file_name}:{number}"
+        if not text_is_storable(line):
+            raise DialogueFileError(f"{where}: a NUL character")
         fields = line.split("\t")
         if len(fields) != 4:
             raise DialogueFileError(
@@ -190,6 +195,10 @@ def _jsonl_dialogue(record: Any, where: str, number: int) -> ParsedDialogue:
     identifier = record.get("id")
     if isinstance(identifier, bool) or not isinstance(identifier, str | int) or not str(identifier).strip():
         raise DialogueFileError(f"{where}: id must be a non-empty string or a number")
+    if not text_is_storable(str(identifier)) or len(str(identifier).strip()) > _EXTERNAL_ID_MAX:
+        raise DialogueFileError(
+            f"{where}: id must be at most {_EXTERNAL_ID_MAX} characters, without NUL or unpaired surrogates"
+        )
     messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
         raise DialogueFileError(f"{where}: messages must be a non-empty list")
@@ -206,6 +215,8 @@ def _jsonl_turn(message: Any, where: str) -> dict[str, Any]:
         raise DialogueFileError(f"{where}: role must be one of {', '.join(ROLES)}, not {role!r}")
     if not isinstance(text, str) or not text.strip():
         raise DialogueFileError(f"{where}: text must be a non-empty string")
+    if not text_is_storable(text):
+        raise DialogueFileError(f"{where}: text holds a NUL character or an unpaired surrogate")
     rating = _rating(message.get("rating"), f"{where}: rating")
     if rating is not None and role != "customer":
         raise DialogueFileError(f"{where}: only customer messages carry a rating")

@@ -9,12 +9,14 @@ No torch here: web processes read files and start jobs with this module.
 
 import csv
 import hashlib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from apps.assistant.models import TrainingExample
 from apps.assistant.services import LabelledText
+from helpdesk.text import text_is_storable
 
 HELD_OUT_PERCENT = 10
 # Changing the salt would reshuffle every text between training and held out: don't.
@@ -39,22 +41,46 @@ _LABEL_COLUMNS = ("label", "category")  # category: BANKING77's header
 _LABEL_MAX = TrainingExample._meta.get_field("label").max_length
 
 
+class NotUtf8Text(ValueError):
+    """A file whose bytes are not UTF-8; ``line`` is where the first bad byte is (from 1)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: not UTF-8 text ({reason})")
+        self.line, self.reason = line, reason
+
+
+def text_file_read(path: Path) -> str:
+    """The file's text (UTF-8, a leading BOM dropped, line endings kept), or NotUtf8Text naming the line of the
+    first byte that is not UTF-8. The whole file is decoded at once: a stream decodes it in chunks, and the
+    error's position would be the chunk's, not the file's."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = error.object[: error.start].decode("utf-8", errors="replace")
+        line = before.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+        raise NotUtf8Text(line, error.reason) from error
+
+
 def labelled_csv_read(path: Path) -> list[LabelledText]:
     """The rows of a ``text,label`` CSV (or BANKING77's ``text,category``), with ``file:line`` as source_ref.
 
     Raises LabelledFileError naming the first bad line; nothing is returned unless every row is good."""
-    with path.open(newline="", encoding="utf-8-sig") as stream:
-        return labelled_csv_parse(stream, path.name)
+    try:
+        text = text_file_read(path)
+    except NotUtf8Text as error:
+        raise LabelledFileError(f"line {error.line}: {path.name} is not UTF-8 text ({error.reason})") from error
+    return labelled_csv_parse(io.StringIO(text, newline=""), path.name)
 
 
 def labelled_csv_parse(lines: Iterable[str], file_name: str) -> list[LabelledText]:
     """labelled_csv_read on an open text stream (e.g. an upload), ``file_name`` naming it in source_ref."""
+    reader = csv.reader(lines)
     try:
-        return _rows(csv.reader(lines), file_name)
+        return _rows(reader, file_name)
     except UnicodeDecodeError as error:
         raise LabelledFileError(f"{file_name} is not UTF-8 text ({error.reason} at byte {error.start})") from error
-    except csv.Error as error:
-        raise LabelledFileError(f"{file_name}: {error}") from error
+    except csv.Error as error:  # e.g. a field over csv's size limit: the line the reader stopped on
+        raise LabelledFileError(f"line {reader.line_num}: {error}") from error
 
 
 def _rows(reader, file_name: str) -> list[LabelledText]:
@@ -78,6 +104,8 @@ def _rows(reader, file_name: str) -> list[LabelledText]:
             raise LabelledFileError(f"line {line}: empty label")
         if len(label) > _LABEL_MAX:
             raise LabelledFileError(f"line {line}: label longer than {_LABEL_MAX} characters")
+        if not (text_is_storable(text) and text_is_storable(label)):
+            raise LabelledFileError(f"line {line}: a NUL character in the text or label")
         rows.append(LabelledText(text=text, label=label, source_ref=f"{file_name}:{line}"))
         line = reader.line_num + 1
     if not rows:

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from apps.accounts.audit import Action, audit_record
+from apps.assistant.ml.preprocess import redact
 from apps.assistant.models import AliasChange, ModelAlias, ModelVersion, RegisteredModel, TrainingExample
 
 
@@ -30,7 +32,26 @@ def alias_set(
     AliasChange.objects.create(
         model=model, alias=alias, from_version=previous, to_version=version, actor=actor, reason=reason
     )
+    _alias_move_audit(model=model, alias=alias, previous=previous, version=version, actor=actor, reason=reason)
     return current
+
+
+def _alias_move_audit(
+    *,
+    model: RegisteredModel,
+    alias: str,
+    previous: ModelVersion | None,
+    version: ModelVersion | None,
+    actor: AbstractBaseUser | None,
+    reason: str,
+) -> None:
+    detail = {
+        "alias": alias,
+        "from_version": previous.version if previous else None,
+        "to_version": version.version if version else None,
+        "reason": reason,
+    }
+    audit_record(action=Action.ALIAS_MOVE, actor=actor, target=model, detail=detail)
 
 
 def example_text_sha256(text: str) -> str:
@@ -47,7 +68,8 @@ def training_example_add(
     source_ref: str = "",
     status: str = TrainingExample.Status.ACCEPTED,
 ) -> tuple[TrainingExample, bool]:
-    """Store one example unless the same text (case and spacing aside) already has this label."""
+    """Store one example, redacted, unless the same text (case and spacing aside) already has this label."""
+    text = redact(text)
     return TrainingExample.objects.get_or_create(
         kind=kind,
         text_sha256=example_text_sha256(text),
@@ -72,6 +94,7 @@ def alias_clear(*, model: RegisteredModel, alias: str, actor: AbstractBaseUser |
     AliasChange.objects.create(
         model=model, alias=alias, from_version=current.version, to_version=None, actor=actor, reason=reason
     )
+    _alias_move_audit(model=model, alias=alias, previous=current.version, version=None, actor=actor, reason=reason)
     current.delete()
 
 
@@ -85,8 +108,9 @@ class LabelledText:
 @transaction.atomic
 def training_examples_import(*, kind: str, examples: list[LabelledText], source: str) -> tuple[int, int]:
     """Store ``examples`` (all or none), skipping those already stored or repeated in the list with the same
-    label. Returns (new, duplicate)."""
+    label. Texts are stored redacted. Returns (new, duplicate)."""
     keyed: dict[tuple[str, str], LabelledText] = {}
+    examples = [LabelledText(redact(e.text), e.label, e.source_ref) for e in examples]
     for example in examples:
         keyed.setdefault((example_text_sha256(example.text), example.label), example)
     stored = set()

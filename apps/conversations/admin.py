@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from apps.accounts.selectors import work_scope
 from apps.conversations.models import CannedReply, Conversation, Message, SatisfactionSurvey
 from apps.conversations.services import conversation_close
 
@@ -119,6 +120,7 @@ class ConversationAdmin(admin.ModelAdmin):
             # Here rather than in list_select_related: the changelist skips list_select_related whenever
             # get_queryset has already selected something.
             .select_related("customer", "team", "assignee", "ticket", "survey")
+            .filter(work_scope(user=request.user).q())
             .annotate(message_count=_message_count(), csat_rating=F("survey__rating"))
         )
 

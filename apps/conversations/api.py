@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsAgentOrReadOnlyManager
+from apps.accounts.selectors import work_scope
 from apps.conversations.models import Conversation, Message
 from apps.conversations.selectors import conversation_list, message_list
 from apps.conversations.serializers import (
@@ -34,11 +35,15 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Conversation]:
+        if getattr(self, "swagger_fake_view", False):
+            return Conversation.objects.none()  # drf-spectacular reads the model's id type; there is no user to scope
+        # An agent's scope: their teams' conversations, unrouted ones and theirs; another's is a 404.
+        scoped = conversation_list().filter(work_scope(user=self.request.user).q())
         if self.action != "list":
-            return conversation_list()
+            return scoped
         filters = ConversationFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return conversation_list().filter(**filters.validated_data)
+        return scoped.filter(**filters.validated_data)
 
     @extend_schema(
         methods=["GET"],

@@ -2,10 +2,14 @@
 
 Every write goes through apps.conversations.services in one transaction; the ack is sent after that call
 returns, i.e. after the commit, and broadcasts leave on commit. Refused frames get an ``error`` frame and the
-socket stays open.
+socket stays open. A frame that finds the database unreachable is refused with ``unavailable`` and nothing
+stored; a socket whose channel layer (or database, while connecting) fails is closed with 4503, and its
+client reconnects and resumes by seq.
 """
 
+import contextlib
 import json
+import logging
 import time
 import uuid
 from collections import deque
@@ -17,17 +21,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 
 from apps.accounts.models import AgentProfile, Team
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import AGENTS, MANAGERS
-from apps.accounts.selectors import agents_are_online
+from apps.accounts.selectors import WorkScope, agents_are_online, work_scope
 from apps.accounts.services import agent_set_presence
 from apps.assistant.models import SuggestionUse
 from apps.assistant.selectors import intent_labels_known
 from apps.assistant.suggestion_services import message_intent_correct
 from apps.conversations import services
 from apps.conversations.events import (
+    CHANNEL_LAYER_ERRORS,
     INBOX_GROUP,
     conversation_group,
     conversation_state_payload,
@@ -37,10 +43,17 @@ from apps.conversations.events import (
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.conversations.selectors import inbox_snapshot, message_list
 from apps.conversations.tokens import ExpiredWidgetToken, InvalidWidgetToken, widget_token_conversation
+from helpdesk.text import json_is_storable
 
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_UNAVAILABLE = 4503  # Redis or PostgreSQL unreachable: reconnect with backoff, then resume by seq
+# PostgreSQL down or restarting, a dropped connection: the frame's transaction rolled back, a resend may work.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 2
 SUGGESTION_ID_MAX_LENGTH = SuggestionUse._meta.get_field("suggestion_id").max_length
+
+logger = logging.getLogger(__name__)
 
 
 class FrameError(Exception):
@@ -76,26 +89,53 @@ def _field_text(frame: dict[str, Any]) -> str:
     return text
 
 
+def _frame_parsed(text_data: str | None) -> dict[str, Any] | None:
+    """The frame as a JSON object; None for a binary frame and for text that is not one (not JSON, nested past
+    the parser's recursion limit, an integer past Python's digit limit, any other JSON value)."""
+    if text_data is None:
+        return None
+    try:
+        frame = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return None
+    return frame if isinstance(frame, dict) else None
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """Frame parsing, dispatch and error frames shared by the widget and the inbox sockets."""
 
     handlers: dict[str, str] = {}
 
+    async def __call__(self, scope, receive, send) -> None:
+        """Close the socket with 4503, rather than crash it with 1011 and a traceback, when the channel layer
+        fails under it (Redis restarting: its receive, a group_add) or the database does while it connects.
+        Closing is the point: a socket that outlived a Redis restart would never hear its groups again."""
+        try:
+            await super().__call__(scope, receive, send)
+        except (*CHANNEL_LAYER_ERRORS, *DATABASE_UNAVAILABLE_ERRORS) as exc:
+            logger.warning("closing a %s socket with %s: %r", type(self).__name__, CLOSE_UNAVAILABLE, exc)
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await self.close(code=CLOSE_UNAVAILABLE)
+
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            frame = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict):
+        frame = _frame_parsed(text_data)
+        if frame is None:
             await self.send_json({"type": "error", "code": "bad_json", "detail": "Frames are JSON objects."})
             return
-        handler_name = self.handlers.get(frame.get("type"))
+        frame_type = frame.get("type")
+        # A list or an object as the type is unhashable: no handler, not a crash.
+        handler_name = self.handlers.get(frame_type) if isinstance(frame_type, str) else None
         if handler_name is None:
             await self.send_json(
-                {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type {frame.get('type')!r}."}
+                {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type {frame_type!r}."}
+            )
+            return
+        if not json_is_storable(frame):  # NUL or an unpaired surrogate in any string: no database stores it
+            await self._send_error(
+                "invalid", "Text in a frame may not hold NUL characters or unpaired surrogates.", frame
             )
             return
         handler: Callable[[dict[str, Any]], Awaitable[None]] = getattr(self, handler_name)
@@ -107,9 +147,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_error("closed", exc.messages[0], frame)
         except ValidationError as exc:
             await self._send_error("invalid", " ".join(exc.messages), frame)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            # The service's transaction rolled back (or never began): nothing of the frame is stored. The same
+            # client_id sent again is stored once, even if the commit did land before the connection broke.
+            logger.warning("database unavailable for a %r frame: %r", frame.get("type"), exc)
+            detail = "The desk can't save this right now. Send it again (same client_id) in a few seconds."
+            await self._send_error("unavailable", detail, frame, retry=True, retry_after=RETRY_AFTER_SECONDS)
 
-    async def _send_error(self, code: str, detail: str, frame: dict[str, Any]) -> None:
-        error = {"type": "error", "code": code, "detail": detail}
+    async def _send_error(self, code: str, detail: str, frame: dict[str, Any], **hints: Any) -> None:
+        error = {"type": "error", "code": code, "detail": detail, **hints}
         if isinstance(frame.get("client_id"), str):
             error["client_id"] = frame["client_id"]
         await self.send_json(error)
@@ -164,7 +210,9 @@ class WidgetConsumer(ChatConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            # A layer that is down has lost the membership, or drops it at group_expiry: nothing to undo.
+            with contextlib.suppress(*CHANNEL_LAYER_ERRORS):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
 
     def _check_rate(self) -> None:
         limit, window = settings.HELPDESK_WIDGET_RATE_LIMIT
@@ -249,6 +297,11 @@ def _conversation(conversation_id: int) -> Conversation:
 
 
 @database_sync_to_async
+def _conversation_in_scope(conversation_id: int, scope: WorkScope) -> bool:
+    return Conversation.objects.filter(scope.q(), pk=conversation_id).exists()
+
+
+@database_sync_to_async
 def _message(message_id: int) -> Message:
     message = Message.objects.filter(pk=message_id).first()
     if message is None:
@@ -312,27 +365,46 @@ class InboxConsumer(ChatConsumer):
         if not may_read:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        # Fixed for the socket's life, like its roles: an agent sees their teams' conversations, unrouted ones and
+        # theirs (accounts.selectors.WorkScope); the snapshot, every frame and every event are held to it.
+        self.work_scope = await database_sync_to_async(work_scope)(user=self.user)
+        self.visible: dict[int, bool] = {}
         self.joined = True
         await self.channel_layer.group_add(INBOX_GROUP, self.channel_name)
-        await self.send_json(await database_sync_to_async(inbox_snapshot)(user=self.user, can_write=self.may_write))
+        snapshot = await database_sync_to_async(inbox_snapshot)(user=self.user, can_write=self.may_write)
+        self.visible.update((summary["id"], True) for summary in snapshot["conversations"])
+        await self.send_json(snapshot)
+
+    async def _conversation(self, conversation_id: int) -> Conversation:
+        conversation = await _conversation(conversation_id)
+        if not self.work_scope.allows(team_id=conversation.team_id, assignee_id=conversation.assignee_id):
+            # The answer for a conversation that does not exist: an agent is not told another team's exists.
+            raise FrameError("invalid", f"There is no conversation {conversation_id}.")
+        return conversation
+
+    async def _sees(self, conversation_id: int) -> bool:
+        if self.work_scope.sees_all:
+            return True
+        if conversation_id not in self.visible:
+            self.visible[conversation_id] = await _conversation_in_scope(conversation_id, self.work_scope)
+        return self.visible[conversation_id]
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
-            await self.channel_layer.group_discard(INBOX_GROUP, self.channel_name)
+            with contextlib.suppress(*CHANNEL_LAYER_ERRORS):  # as in WidgetConsumer.disconnect
+                await self.channel_layer.group_discard(INBOX_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.may_write:
-            try:
-                frame_type = json.loads(text_data or "").get("type")
-            except (ValueError, AttributeError):
-                frame_type = None
-            if frame_type in self.write_frames:
+            frame = _frame_parsed(text_data)
+            frame_type = frame.get("type") if frame is not None else None
+            if isinstance(frame_type, str) and frame_type in self.write_frames:
                 await self.send_json({"type": "error", "code": "forbidden", "detail": "Managers read the inbox only."})
                 return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def message_send(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         client_id = _field_uuid(frame, "client_id")
         text = _field_text(frame)
         posted = await database_sync_to_async(services.agent_message_post)(
@@ -353,7 +425,7 @@ class InboxConsumer(ChatConsumer):
         )
 
     async def resume(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         after_seq = _field_int(frame, "after_seq", default=0)
         messages = await _messages_after(conversation.pk, after_seq, for_agent=True)
         for message in messages:
@@ -362,24 +434,24 @@ class InboxConsumer(ChatConsumer):
         await self.send_json({"type": "resume.done", "conversation": conversation.pk, "last_seq": last_seq})
 
     async def typing(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         event = {"type": "chat.typing", "role": "agent", "name": user_display_name(self.user)}
         await self.channel_layer.group_send(conversation_group(conversation.pk), event)
 
     async def conversation_assign(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         agent = self.user if frame.get("agent") is None else await _agent(_field_int(frame, "agent"))
         await database_sync_to_async(services.conversation_assign)(conversation=conversation, agent=agent)
 
     async def conversation_transfer(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         team = await _team(_field_int(frame, "team"))
         await database_sync_to_async(services.conversation_transfer)(
             conversation=conversation, team=team, actor=self.user
         )
 
     async def conversation_resolve(self, frame: dict[str, Any]) -> None:
-        conversation = await _conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(_field_int(frame, "conversation"))
         await database_sync_to_async(services.conversation_resolve)(conversation=conversation, actor=self.user)
 
     async def presence_set(self, frame: dict[str, Any]) -> None:
@@ -391,6 +463,7 @@ class InboxConsumer(ChatConsumer):
 
     async def intent_correct(self, frame: dict[str, Any]) -> None:
         message = await _message(_field_int(frame, "message"))
+        await self._conversation(message.conversation_id)
         intent = frame.get("intent")
         if not isinstance(intent, str):
             raise FrameError("invalid", "'intent' must be an intent label")
@@ -406,20 +479,32 @@ class InboxConsumer(ChatConsumer):
 
     # Channel-layer events of the inbox group.
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "message.new", "conversation": event["conversation"], "message": event["message"]}
-        )
+        if await self._sees(event["conversation"]):
+            await self.send_json(
+                {"type": "message.new", "conversation": event["conversation"], "message": event["message"]}
+            )
 
     async def chat_annotated(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "message.annotated", "conversation": event["conversation"], "message": event["message"]}
-        )
+        if await self._sees(event["conversation"]):
+            await self.send_json(
+                {"type": "message.annotated", "conversation": event["conversation"], "message": event["message"]}
+            )
 
     async def chat_conversation(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "conversation.updated", "conversation": event["conversation"]})
+        summary = event["conversation"]
+        team, assignee = summary.get("team"), summary.get("assignee")
+        now_visible = self.work_scope.allows(
+            team_id=team["id"] if team else None, assignee_id=assignee["id"] if assignee else None
+        )
+        was_visible = self.visible.get(summary["id"], False)
+        self.visible[summary["id"]] = now_visible
+        # One last update when it leaves the agent's scope (transferred away), so their list drops or moves it.
+        if now_visible or was_visible:
+            await self.send_json({"type": "conversation.updated", "conversation": summary})
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "typing", "conversation": event["conversation"], "role": event["role"]})
+        if await self._sees(event["conversation"]):
+            await self.send_json({"type": "typing", "conversation": event["conversation"], "role": event["role"]})
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "presence", "agent": event["agent"]})

@@ -6,17 +6,23 @@ dropped event costs a resume, never a message. Every ``*_on_commit`` helper send
 transaction commits; ``*_rollback_unsafe`` ones send at once.
 """
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import reverse
+from redis.exceptions import RedisError
 
 from apps.accounts.models import AgentProfile
 from apps.conversations.models import Conversation, Message
 
 INBOX_GROUP = "inbox"
+# What the channel layer raises when it cannot reach Redis (restarting, unreachable).
+CHANNEL_LAYER_ERRORS = (RedisError, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -119,7 +125,13 @@ def conversation_state_payload(conversation: Conversation, *, agents_online: boo
 
 
 def send_rollback_unsafe(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)
+    """Ring the group's doorbell. A layer that cannot be reached costs the doorbell, not the message: it is
+    logged, and the sender's ack, the on-commit work after this and the caller go on; the layer's clients are
+    closed meanwhile and resume by seq from the database."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except CHANNEL_LAYER_ERRORS as exc:
+        logger.warning("channel layer unreachable, %s not told of %s: %r", group, event.get("type"), exc)
 
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from apps.accounts.models import Team
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import AGENTS
-from apps.accounts.selectors import agent_profile_list
+from apps.accounts.selectors import agent_profile_list, work_scope
 from apps.conversations.events import conversation_summary, user_display_name
 from apps.conversations.models import CannedReply, Conversation, Message
 from apps.conversations.selectors import conversation_list, conversation_list_with_preview, message_list
@@ -71,7 +71,7 @@ def inbox_conversation_list(*, user: AbstractBaseUser, limit: int = INBOX_LIST_L
     return (
         conversation_list_with_preview()
         .select_related("assignee__agent_profile")
-        .filter(state__in=OPEN_STATES)
+        .filter(work_scope(user=user).q(), state__in=OPEN_STATES)
         .annotate(
             inbox_bucket=Case(
                 When(waiting, then=Value(BUCKET_WAITING)),
@@ -115,10 +115,15 @@ def inbox_summaries(*, sections: InboxSections) -> list[dict[str, Any]]:
     return summaries
 
 
-def inbox_conversation_get(*, conversation_id: int) -> Conversation:
-    """One conversation, open or closed, with what its header needs (and ``assignee_name``); raises
-    Conversation.DoesNotExist."""
-    conversation = conversation_list().select_related("assignee__agent_profile").get(pk=conversation_id)
+def inbox_conversation_get(*, user: AbstractBaseUser, conversation_id: int) -> Conversation:
+    """One conversation ``user`` may see, open or closed, with what its header needs (and ``assignee_name``);
+    raises Conversation.DoesNotExist, also for another team's conversation (an agent is not told it exists)."""
+    conversation = (
+        conversation_list()
+        .select_related("assignee__agent_profile")
+        .filter(work_scope(user=user).q())
+        .get(pk=conversation_id)
+    )
     conversation.assignee_name = user_display_name(conversation.assignee)
     return conversation
 

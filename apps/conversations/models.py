@@ -58,6 +58,8 @@ class Conversation(models.Model):
     handoff_requested_at = models.DateTimeField(null=True, blank=True)
     first_agent_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when its PII was removed (the customer's erasure or the retention policy).
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,7 +7,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import AgentProfile, Team
-from apps.accounts.selectors import agent_profile_list, agent_profiles_online
+from apps.accounts.selectors import agent_profile_list, agent_profiles_online, work_scope
 from apps.conversations.events import conversation_summary, user_display_name
 from apps.conversations.models import Conversation, Message
 
@@ -55,6 +55,7 @@ def inbox_snapshot(*, user: AbstractBaseUser, can_write: bool, limit: int = 500)
     """The inbox's first frame: me, the agents and their presence, and every open conversation."""
     open_conversations = (
         conversation_list_with_preview()
+        .filter(work_scope(user=user).q())
         .exclude(state=Conversation.State.CLOSED)
         .order_by("-at_risk", "-last_message_at")[:limit]
     )

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from apps.conversations.models import Conversation, Message
-from apps.customers.serializers import CustomerSummarySerializer, RejectUnknownFieldsMixin
+from apps.customers.serializers import ID_MAX_VALUE, CustomerSummarySerializer, RejectUnknownFieldsMixin
 from apps.tickets.serializers import TeamSummarySerializer, UserSummarySerializer
 
 
@@ -86,9 +86,15 @@ class ConversationFilterSerializer(serializers.Serializer):
     """The query parameters of the conversation list; each narrows it."""
 
     state = serializers.ChoiceField(choices=Conversation.State.choices, required=False)
-    team = serializers.IntegerField(source="team_id", required=False, min_value=1, help_text="Team id.")
-    assignee = serializers.IntegerField(source="assignee_id", required=False, min_value=1, help_text="User id.")
-    customer = serializers.IntegerField(source="customer_id", required=False, min_value=1, help_text="Customer id.")
+    team = serializers.IntegerField(
+        source="team_id", required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="Team id."
+    )
+    assignee = serializers.IntegerField(
+        source="assignee_id", required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="User id."
+    )
+    customer = serializers.IntegerField(
+        source="customer_id", required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="Customer id."
+    )
 
 
 class MessageListFilterSerializer(serializers.Serializer):

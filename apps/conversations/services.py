@@ -1,5 +1,6 @@
 """Writes of the chat: one transaction per message, seq assigned under the conversation's row lock."""
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -33,9 +34,13 @@ from apps.conversations.selectors import (
     expected_wait_seconds,
 )
 from apps.customers.models import Customer
+from apps.privacy.names import customer_names
+from apps.privacy.redaction import pii_redact
 from apps.tickets.models import Ticket
 from apps.tickets.services import ticket_create, ticket_record_first_response, ticket_set_status
-from helpdesk.celery import task_enqueue_by_name
+from helpdesk.celery import BrokerUnavailable, task_enqueue_by_name
+
+logger = logging.getLogger(__name__)
 
 
 class ConversationClosed(ValidationError):
@@ -88,6 +93,8 @@ def message_post(
         existing = Message.objects.filter(conversation=locked, client_id=client_id).first()
         if existing is not None:
             return PostedMessage(message=existing, created=False)
+    if role == Message.Role.CUSTOMER and settings.HELPDESK_REDACT_AT_REST:
+        text = _redacted_at_rest(text, locked)
     now = timezone.now()
     locked.last_seq += 1
     message = Message.objects.create(
@@ -107,6 +114,11 @@ def message_post(
     locked.save(update_fields=update_fields)
     conversation.last_seq = locked.last_seq
     return PostedMessage(message=message, created=True)
+
+
+def _redacted_at_rest(text: str, conversation: Conversation) -> str:
+    customer = Customer.objects.only("name", "email").get(pk=conversation.customer_id)
+    return pii_redact(text, names=customer_names(name=customer.name, email=customer.email))
 
 
 def conversation_close(*, conversation: Conversation) -> Conversation:
@@ -191,10 +203,20 @@ def customer_message_post(*, conversation: Conversation, text: str, client_id: u
     if settings.HELPDESK_MESSAGE_HOOK_TASK:
         # With the bot, the hook answers; with the agents, it annotates for them (intent, sentiment, suggestions).
         message_id, hook = posted.message.pk, settings.HELPDESK_MESSAGE_HOOK_TASK
-        transaction.on_commit(lambda: task_enqueue_by_name(hook, message_id))
+        transaction.on_commit(lambda: _hook_enqueue(hook, message_id))
     elif locked.state == Conversation.State.BOT:
         _route_to_agents(locked, reason="")
     return posted
+
+
+def _hook_enqueue(hook: str, message_id: int) -> None:
+    """The hook's task for a committed message. With the broker unreachable (Redis restarting) the message
+    stays stored and acknowledged: the hook's owner sweeps up what was never queued (the assistant's beat job
+    apps.assistant.tasks.requeue_unanalysed), so the sender gets the ack rather than a dead socket."""
+    try:
+        task_enqueue_by_name(hook, message_id)
+    except BrokerUnavailable as exc:
+        logger.warning("broker unreachable, %s of message %s left to the sweep: %r", hook, message_id, exc)
 
 
 def _route_to_agents(conversation: Conversation, *, reason: str, team: Team | None = None) -> None:

@@ -50,7 +50,7 @@ def inbox_role_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
 @inbox_role_required
 def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
     user = request.user
-    selected = _selected_conversation(conversation_id)
+    selected = _selected_conversation(user, conversation_id)
     sections = inbox_sections(user=user)
     agents = inbox_agent_list()
     me = _me(user, agents)
@@ -86,11 +86,11 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     return render(request, "conversations/inbox.html", context)
 
 
-def _selected_conversation(conversation_id: int | None) -> Conversation | None:
+def _selected_conversation(user: Any, conversation_id: int | None) -> Conversation | None:
     if conversation_id is None:
         return None
     try:
-        return inbox_conversation_get(conversation_id=conversation_id)
+        return inbox_conversation_get(user=user, conversation_id=conversation_id)
     except Conversation.DoesNotExist:
         raise Http404("No such conversation.") from None
 

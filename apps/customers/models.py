@@ -17,6 +17,8 @@ class Customer(models.Model):
     consent_model_training = models.BooleanField(
         default=True, help_text="Whether this customer's redacted messages may be used to train models."
     )
+    # Set when the customer was erased (GDPR) or anonymised by the retention policy; their data is gone.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,6 +11,10 @@ from rest_framework import serializers
 from apps.customers.models import Customer
 from apps.customers.services import EDITABLE_FIELDS
 
+# The largest id a BigAutoField holds. A filter on a larger one could match nothing, and SQLite cannot even bind
+# it (OverflowError: a 500): id filters refuse it with a 400.
+ID_MAX_VALUE = 2**63 - 1
+
 
 class RejectUnknownFieldsMixin:
     """Refuse a body that names a field this serializer does not accept, instead of ignoring it.

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from apps.knowledge.models import Article
 from apps.knowledge.services import article_save
+from helpdesk.text import text_is_storable
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 JSONL_SUFFIX = ".jsonl"
@@ -130,7 +131,11 @@ def _same(article: Article, spec: ArticleSpec) -> bool:
 def _read_file(path: Path) -> list[ArticleSpec]:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # Decoded whole, so exc.start is the file's offset: count the lines before it as _read_* number them.
+        line = len((exc.object[: exc.start].decode("utf-8", errors="replace") + "_").splitlines())
+        raise KnowledgeImportError([f"{path}:{line}: not UTF-8 text ({exc.reason})"]) from exc
+    except OSError as exc:
         raise KnowledgeImportError([f"{path}:1: cannot be read ({exc})"]) from exc
     if path.suffix.lower() == JSONL_SUFFIX:
         return _read_jsonl(path, text)
@@ -244,6 +249,10 @@ def _title_from_heading(body: str, first_line: int) -> tuple[str, str]:
 
 
 def _spec(*, source: str, title: str, body: str, slug: str, locale: str, tags, intents, published) -> ArticleSpec:
+    texts = [("title", title), ("body", body), ("slug", slug), ("locale", locale)]
+    for name, text in [*texts, *(("tags", tag) for tag in tags), *(("intents", intent) for intent in intents)]:
+        if not text_is_storable(text):  # the name first: _field_of points a Markdown file's error at its line
+            raise ValueError(f"{name} holds a NUL character or an unpaired surrogate")
     title = title.strip()
     if not title:
         raise ValueError("title is missing")

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.conversations.models import Conversation
+from apps.customers.serializers import ID_MAX_VALUE
 from apps.reports.selectors import Dimension, LeaderboardSort, Period, ReportFilters
 
 BREAKDOWN_CHOICES = [*Dimension.values, "period"]
@@ -15,8 +16,8 @@ class ReportQuerySerializer(serializers.Serializer):
 
     date_from = serializers.DateField(required=False, help_text="First day (inclusive), desk time zone.")
     date_to = serializers.DateField(required=False, help_text="Last day (inclusive), desk time zone.")
-    team = serializers.IntegerField(required=False, min_value=1, help_text="Team id.")
-    agent = serializers.IntegerField(required=False, min_value=1, help_text="Agent (user) id.")
+    team = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="Team id.")
+    agent = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="Agent (user) id.")
     intent = serializers.CharField(required=False, max_length=100)
     channel = serializers.ChoiceField(required=False, choices=Conversation.Channel.choices)
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html_join
 
+from apps.accounts.selectors import work_scope
 from apps.conversations.selectors import conversation_list
 from apps.tickets.models import SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import EDITABLE_FIELDS, ticket_assign, ticket_create, ticket_set_status, ticket_update
@@ -82,6 +83,10 @@ class TicketAdmin(admin.ModelAdmin):
     autocomplete_fields = ("customer",)
     inlines = (TicketChangeInline,)
     actions = ("mark_resolved", "close", "reopen", "assign_to_me")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        # An agent works on their teams' tickets, unrouted ones and theirs (accounts.selectors.WorkScope).
+        return super().get_queryset(request).filter(work_scope(user=request.user).q())
 
     def get_fieldsets(self, request: HttpRequest, obj: Ticket | None = None):
         if obj is None:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from apps.accounts.models import Team
 from apps.accounts.permissions import user_list_with_role
 from apps.accounts.roles import AGENTS
-from apps.customers.serializers import CustomerSummarySerializer, RejectUnknownFieldsMixin
+from apps.customers.serializers import ID_MAX_VALUE, CustomerSummarySerializer, RejectUnknownFieldsMixin
 from apps.tickets.models import Priority, Ticket, TicketChange
 from apps.tickets.services import EDITABLE_FIELDS
 
@@ -117,5 +117,9 @@ class TicketFilterSerializer(serializers.Serializer):
 
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    team = serializers.IntegerField(source="team_id", required=False, min_value=1, help_text="Team id.")
-    assignee = serializers.IntegerField(source="assignee_id", required=False, min_value=1, help_text="User id.")
+    team = serializers.IntegerField(
+        source="team_id", required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="Team id."
+    )
+    assignee = serializers.IntegerField(
+        source="assignee_id", required=False, min_value=1, max_value=ID_MAX_VALUE, help_text="User id."
+    )

@@ -794,9 +794,21 @@
   }
 
   function onError(frame) {
+    if (frame.code === "unavailable" && frame.retry && state.pending.has(String(frame.client_id || ""))) {
+      retryLater(String(frame.client_id), Number(frame.retry_after) || 2);
+      return;
+    }
     const text = ERROR_TEXT[frame.code] || (frame.detail ? String(frame.detail) : "Something went wrong.");
     if (frame.client_id) markNotSent(String(frame.client_id), text);
     showNotice(text, "error");
+  }
+
+  function retryLater(clientId, seconds) {
+    // The desk couldn't store it (its database was unreachable) and stored nothing: the message stays in the
+    // outbox and goes again with the same client_id, which the desk stores once however often it arrives.
+    state.sentOnSocket.delete(clientId);
+    state.pending.get(clientId).querySelector(".hd-status").textContent = "retrying\u2026";
+    setTimeout(() => state.ready && flushOutbox(), seconds * 1000 * (0.5 + Math.random()));
   }
 
   function markNotSent(clientId, reason) {

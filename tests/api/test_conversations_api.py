@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.accounts.models import Team
+from apps.accounts.models import AgentProfile, Team
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services import conversation_start, message_post
 from apps.customers.models import Customer
@@ -181,14 +181,16 @@ def test_list_query_count_does_not_grow_with_rows(client_for, customer_carl, tea
         for n, conversation in enumerate(make_conversations(customer_carl, count)):
             assignee = get_user_model().objects.create_user(username=f"a{count}-{n}")
             team = Team.objects.create(name=f"T{count}-{n}", slug=f"t{count}-{n}")
+            # Alice is in every team, so every row is in her scope and each has its own team and assignee.
+            AgentProfile.objects.get(user__username="alice").teams.add(team)
             Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee, team=team)
 
-    # session, user, roles, count, page
+    # session, user, roles, the agent's teams, count, page
     add(3)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/conversations/").data["results"]) == 3
     add(7)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/conversations/").data["results"]) == 10
 
 

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.accounts.models import Team
+from apps.accounts.models import AgentProfile, Team
 from apps.tickets.models import Ticket, TicketChange
 from apps.tickets.services import ticket_update
 from tests.api.conftest import make_tickets
@@ -178,28 +178,31 @@ def _assigned_tickets(customer, count: int) -> None:
     # Every row has a team and an assignee, so a missing select_related would show up as extra queries.
     for n, ticket in enumerate(make_tickets(customer, count)):
         agent = get_user_model().objects.create_user(username=f"agent{count}-{n}", is_superuser=True)
-        ticket_update(ticket=ticket, actor=None, team=_team(f"t{count}-{n}"), assignee=agent)
+        team = _team(f"t{count}-{n}")
+        # Alice is in every team, so every ticket is in her scope.
+        AgentProfile.objects.get(user__username="alice").teams.add(team)
+        ticket_update(ticket=ticket, actor=None, team=team, assignee=agent)
 
 
 def test_list_query_count_does_not_grow_with_rows(client_for, customer_carl, django_assert_num_queries):
     client = client_for("agent_alice")
-    # session, user, roles, count, page
+    # session, user, roles, the agent's teams, count, page
     _assigned_tickets(customer_carl, 3)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/tickets/").data["results"]) == 3
 
     _assigned_tickets(customer_carl, 7)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/tickets/").data["results"]) == 10
 
 
 def test_detail_query_count_does_not_grow_with_history(client_for, ticket, agent_alice, django_assert_num_queries):
     client = client_for("agent_alice")
-    # session, user, roles, ticket, changes with actors
-    with django_assert_num_queries(5):
+    # session, user, roles, the agent's teams, ticket, changes with actors
+    with django_assert_num_queries(6):
         client.get(f"/api/tickets/{ticket.pk}/")
 
     for priority in ("high", "low", "urgent", "normal"):
         ticket_update(ticket=ticket, actor=agent_alice, priority=priority)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get(f"/api/tickets/{ticket.pk}/").data["changes"]) == 5

@@ -275,7 +275,7 @@ def test_the_suggestions_section_is_there_and_empty(client, agent_alice, convers
 
 # Session, user, role groups; the list, the selected conversation, the agents, the canned replies, the
 # transcript, the customer's past conversations, their tickets, the teams. None of them is per row.
-INBOX_PAGE_MAX_QUERIES = 11
+INBOX_PAGE_MAX_QUERIES = 12
 
 
 def _busy_desk(count: int, agent, team) -> Conversation:

@@ -17,6 +17,13 @@ def _redactor() -> Callable[[str], str] | None:
     return import_string(dotted) if dotted else None
 
 
+def redact(text: str) -> str:
+    """``text`` through the configured redactor (HELPDESK_REDACTOR), unchanged when none is set: what a
+    training set stores, so no example holds PII a model should never see."""
+    redactor = _redactor()
+    return redactor(text) if redactor is not None else text
+
+
 def preprocess(text: str) -> str:
     """Unicode-normalised, whitespace-collapsed, redacted and truncated text."""
     normalised = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
