@@ -58,6 +58,7 @@ class AuditEvent(models.Model):
         CUSTOMER_EXPORT = "customer_export", "Customer data exported"
         CUSTOMER_ERASE = "customer_erase", "Customer erased"
         RETENTION_RUN = "retention_run", "Retention policy run"
+        TRAINING_EXPORT = "training_export", "Training data exported"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     actor = models.ForeignKey(

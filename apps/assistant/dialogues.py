@@ -19,8 +19,10 @@ from typing import Any
 from django.db import transaction
 
 from apps.assistant.examples import NotUtf8Text, is_held_out, text_file_read
+from apps.assistant.ml.preprocess import redact
 from apps.assistant.models import RatedDialogue
 from apps.conversations.models import Message, SatisfactionSurvey
+from apps.privacy.names import customer_names
 from helpdesk.text import text_is_storable
 
 ROLES = ("customer", "agent", "bot")
@@ -357,17 +359,22 @@ def conversation_turns(*, conversation_id: int, up_to_seq: int | None = None) ->
 
 def _conversations_turns(messages) -> dict[int, list[dict[str, Any]]]:
     """{conversation id: turns} of ``messages``: customer, agent and bot lines (system lines and notes left out),
-    each with its seconds since the conversation's first such line, and the handoffs the assistant decided."""
+    each with its seconds since the conversation's first such line, and the handoffs the assistant decided.
+    Texts are redacted, the customer's own name included, for training and prediction alike."""
     rows = (
         messages.filter(role__in=ROLES)
         .order_by("conversation_id", "seq")
-        .values_list("conversation_id", "role", "text", "decision", "created_at")
-    )
+        .values_list(
+            "conversation_id", "role", "text", "decision", "created_at", "conversation__customer__name",
+            "conversation__customer__email",
+        )
+    )  # fmt: skip
     by_conversation: dict[int, list[dict[str, Any]]] = {}
     started: dict[int, Any] = {}
-    for conversation_id, role, text, decision, created_at in rows:
+    for conversation_id, role, text, decision, created_at, name, email in rows:
         start = started.setdefault(conversation_id, created_at)
-        turn = {"role": role, "text": text, "rating": None, "seconds": (created_at - start).total_seconds()}
+        redacted = redact(text, names=customer_names(name=name, email=email))
+        turn = {"role": role, "text": redacted, "rating": None, "seconds": (created_at - start).total_seconds()}
         if decision == Message.Decision.HANDOFF:
             turn["handoff"] = True
         by_conversation.setdefault(conversation_id, []).append(turn)

@@ -1,5 +1,6 @@
 import hashlib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -67,9 +68,11 @@ def training_example_add(
     source: str,
     source_ref: str = "",
     status: str = TrainingExample.Status.ACCEPTED,
+    names: Sequence[str] = (),
 ) -> tuple[TrainingExample, bool]:
-    """Store one example, redacted, unless the same text (case and spacing aside) already has this label."""
-    text = redact(text)
+    """Store one example, redacted (``names``: the customer's own, when the text is a customer's), unless the
+    same text (case and spacing aside) already has this label."""
+    text = redact(text, names=names)
     return TrainingExample.objects.get_or_create(
         kind=kind,
         text_sha256=example_text_sha256(text),

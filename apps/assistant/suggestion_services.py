@@ -17,6 +17,7 @@ from apps.assistant.models import ModelKind, SuggestionUse, TrainingExample
 from apps.assistant.services import training_example_add
 from apps.conversations.events import message_annotated_broadcast_on_commit, user_display_name
 from apps.conversations.models import Message
+from apps.privacy.names import customer_names
 
 # A reply may carry a suggestion shown for an earlier customer message (the customer wrote again after the
 # agent inserted it); this many of the conversation's latest customer messages are searched for it.
@@ -118,6 +119,7 @@ def message_intent_correct(*, message: Message, intent: str, agent: AbstractBase
         source=TrainingExample.Source.AGENT_CORRECTION,
         source_ref=f"message:{locked.pk}",
         status=TrainingExample.Status.PENDING,
+        names=customer_names(name=locked.conversation.customer.name, email=locked.conversation.customer.email),
     )
     message_annotated_broadcast_on_commit(locked)
     return locked

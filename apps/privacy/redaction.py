@@ -417,9 +417,9 @@ def pii_redact(text: str, *, names: Iterable[str] = ()) -> str:
     return "".join([*pieces, text[position:]])
 
 
-def redact_text(text: str) -> str:
+def redact_text(text: str, *, names: Iterable[str] = ()) -> str:
     """The preprocessing hook (settings.HELPDESK_REDACTOR = "apps.privacy.redaction.redact_text")."""
-    return pii_redact(text)
+    return pii_redact(text, names=names)
 
 
 class RedactingLogFilter(logging.Filter):

@@ -169,7 +169,7 @@ def test_preprocess_runs_the_configured_redactor(settings):
     assert preprocess("card 4111 1111") == "card [NUMBER] [NUMBER]"
 
 
-def redact_digits(text: str) -> str:
+def redact_digits(text: str, *, names=()) -> str:
     return re.sub(r"\d+", "[NUMBER]", text)
 
 

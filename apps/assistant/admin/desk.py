@@ -4,7 +4,7 @@ and how agents use suggested replies."""
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 
@@ -16,6 +16,7 @@ from apps.assistant.models import (
 )
 from apps.assistant.selectors import suggestion_acceptance_of
 from apps.assistant.services import training_example_add, training_example_set_status
+from apps.assistant.training_exports import training_examples_export
 from helpdesk.admin_base import AppendOnlyAdminMixin
 
 
@@ -25,7 +26,7 @@ class TrainingExampleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status", "source", "created_at")
     search_fields = ("text", "label", "source_ref")
     date_hierarchy = "created_at"
-    actions = ("accept", "reject")
+    actions = ("accept", "reject", "export_csv")
 
     def get_readonly_fields(self, request: HttpRequest, obj: TrainingExample | None = None):
         # Text and label make the dedup key (kind, text hash, label); to relabel, reject and add a new example.
@@ -61,6 +62,13 @@ class TrainingExampleAdmin(admin.ModelAdmin):
     def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
         changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.REJECTED)
         self.message_user(request, f"{changed} example(s) rejected.")
+
+    @admin.action(description="Export selected examples as CSV (redacted)", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="training-examples.csv"'
+        training_examples_export(examples=queryset, out=response, actor=request.user)
+        return response
 
 
 @admin.register(PolicyConfig)

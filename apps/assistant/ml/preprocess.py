@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -11,17 +11,19 @@ MAX_CHARS = 1000
 _SPACES = re.compile(r"\s+")
 
 
-def _redactor() -> Callable[[str], str] | None:
-    # The privacy issue's PII redaction plugs in here by dotted path (HELPDESK_REDACTOR).
+def _redactor() -> Callable[..., str] | None:
+    # The privacy app's PII redaction plugs in here by dotted path (HELPDESK_REDACTOR): a callable
+    # ``(text, *, names=()) -> str``, ``names`` being the customer's own names when the caller knows them.
     dotted = getattr(settings, "HELPDESK_REDACTOR", "")
     return import_string(dotted) if dotted else None
 
 
-def redact(text: str) -> str:
+def redact(text: str, *, names: Sequence[str] = ()) -> str:
     """``text`` through the configured redactor (HELPDESK_REDACTOR), unchanged when none is set: what a
-    training set stores, so no example holds PII a model should never see."""
+    training set stores or exports, so no example holds PII a model should never see. ``names``: the
+    customer's own, when the text is theirs (a name is only PII when the redactor knows it)."""
     redactor = _redactor()
-    return redactor(text) if redactor is not None else text
+    return redactor(text, names=names) if redactor is not None else text
 
 
 def preprocess(text: str) -> str:
