@@ -190,6 +190,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "apps.assistant.tasks.analyse_*": {"queue": "inference"},
     "apps.assistant.tasks.train_*": {"queue": "training"},
+    "apps.assistant.tasks.learning_*": {"queue": "training"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")

@@ -15,13 +15,20 @@ from django.utils import timezone
 
 from apps.accounts.selectors import team_for_intent
 from apps.assistant.dialogues import conversation_turns
+from apps.assistant.feedback import feedback_answer_outcome, feedback_handoff_after_answer
 from apps.assistant.generation import GeneratedReply, GroundingPassage, reply_generate
-from apps.assistant.inference import intent_predict, satisfaction_predict, sentiment_probabilities
+from apps.assistant.inference import (
+    intent_predict,
+    intent_shadow_predict,
+    satisfaction_predict,
+    sentiment_probabilities,
+)
 from apps.assistant.ml.intent import IntentPrediction
 from apps.assistant.ml.sentiment import SentimentResult, sentiment_analyse
 from apps.assistant.policy import (
     ANSWER,
     HANDOFF,
+    HELPED,
     Action,
     BotState,
     Guess,
@@ -82,6 +89,8 @@ def message_analyse(*, message_id: int) -> Message | None:
         _suggest(message)
         return message
     hits = _retrieve(message, reading.guess)
+    # The answer still waiting for "Did this help?" before this message (decide updates the state in place).
+    answered_intent = state.last_answered_intent if state.pending == "feedback" else ""
     action, state = decide(
         Turn(
             text=message.text,
@@ -97,7 +106,7 @@ def message_analyse(*, message_id: int) -> Message | None:
     reply = (
         _reply(message, action, config.backend_for(action.intent)) if action.decision == ANSWER and action.hit else None
     )
-    if _carry_out(message, reading, action, state, reply) and action.decision == HANDOFF:
+    if _carry_out(message, reading, action, state, reply, answered_intent) and action.decision == HANDOFF:
         _suggest(message)
     return message
 
@@ -135,6 +144,9 @@ def _read(message: Message, state: BotState, settings: PolicySettings) -> Readin
     score = satisfaction.score if satisfaction is not None else None
     if satisfaction_version is not None:
         models["satisfaction"] = satisfaction_version.version
+    shadow = _shadow_read(message.text)
+    if shadow:
+        models["shadow"] = shadow
     if not predictions:
         return Reading(None, None, sentiment, models, score)
     prediction = predictions[0]
@@ -142,6 +154,25 @@ def _read(message: Message, state: BotState, settings: PolicySettings) -> Readin
     if len(predictions) > 1 and not _confident(prediction, settings) and _confident(predictions[1], settings):
         prediction, guess = predictions[1], _guess(predictions[1], follow_up=True)
     return Reading(guess, prediction, sentiment, models, score)
+
+
+def _shadow_read(text: str) -> dict[str, Any]:
+    """The intent challenger's reading of the message, kept for the learning loop's gate and never acted on; a
+    challenger that fails costs the customer nothing."""
+    try:
+        predictions, version = intent_shadow_predict([text])
+    except Exception:
+        logger.exception("the intent challenger failed on a message; the champion's reading stands")
+        return {}
+    if not predictions or version is None:
+        return {}
+    shadow = predictions[0]
+    return {
+        "version": version.version,
+        "version_id": version.pk,
+        "intent": shadow.intent,
+        "confidence": shadow.confidence,
+    }
 
 
 def _confident(prediction: IntentPrediction, settings: PolicySettings) -> bool:
@@ -227,10 +258,16 @@ def _annotate(message: Message, reading: Reading, action: Action | None, extra: 
 
 
 def _carry_out(
-    message: Message, reading: Reading, action: Action, state: BotState, reply: GeneratedReply | None
+    message: Message,
+    reading: Reading,
+    action: Action,
+    state: BotState,
+    reply: GeneratedReply | None,
+    answered_intent: str = "",
 ) -> bool:
-    """Store the decision, the reply or handoff and the bot's memory, once per message; False when another run
-    of this message's task got there first (nothing is written then)."""
+    """Store the decision, the reply or handoff, the bot's memory and what the customer's reaction teaches
+    (``answered_intent``: the bot's answer awaiting feedback before this message), once per message; False
+    when another run of this message's task got there first (nothing is written then)."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         # Exactly once, checked under the conversation's lock: every run that carries a decision out holds it and
@@ -264,7 +301,15 @@ def _carry_out(
                 annotations={"decision": action.decision, "in_reply_to": message.seq},
             )
         conversation_bot_state_save(conversation=conversation, bot_state=state.to_json())
+        _feedback_record(message, action, answered_intent)
     return True
+
+
+def _feedback_record(message: Message, action: Action, answered_intent: str) -> None:
+    if action.feedback:
+        feedback_answer_outcome(message=message, intent=action.intent, helped=action.feedback == HELPED)
+    elif answered_intent and action.decision == HANDOFF:
+        feedback_handoff_after_answer(message=message, intent=answered_intent)
 
 
 def _handoff_line(team, state: BotState) -> str:

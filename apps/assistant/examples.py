@@ -117,9 +117,10 @@ def _rows(reader, file_name: str) -> list[LabelledText]:
 
 
 def labelled_examples(*, kind: str, status: str = TrainingExample.Status.ACCEPTED) -> list[Example]:
-    """The examples of ``kind`` with ``status``, in a stable order (so a retrain on the same data is the same)."""
+    """The positive examples of ``kind`` with ``status``, in a stable order (so a retrain on the same data is the
+    same). Negatives ("not this label") never train: they wait for a review to give the right label."""
     rows = (
-        TrainingExample.objects.filter(kind=kind, status=status)
+        TrainingExample.objects.filter(kind=kind, status=status, signal=TrainingExample.Signal.POSITIVE)
         .order_by("text_sha256", "label")
         .values_list("text", "label", "text_sha256")
     )

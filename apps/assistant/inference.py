@@ -32,23 +32,27 @@ class Served:
 
 
 class ChampionCache:
-    """The champion of one registered model, as loaded in this process."""
+    """The champion (or another alias, e.g. the challenger run in shadow) of one registered model, as loaded in
+    this process."""
 
-    def __init__(self, model_name: str, loader: Callable[[Path], Any] = IntentModel.load) -> None:
+    def __init__(
+        self, model_name: str, loader: Callable[[Path], Any] = IntentModel.load, alias: str = ModelAlias.Name.CHAMPION
+    ) -> None:
         self.model_name = model_name
         self.loader = loader  # reads a version's folder into the model it serves
+        self.alias = alias
         self.served = Served()
         self._lock = threading.Lock()
 
     def current(self) -> Served:
         alias = (
             ModelAlias.objects.select_related("version__model")
-            .filter(model__name=self.model_name, alias=ModelAlias.Name.CHAMPION)
+            .filter(model__name=self.model_name, alias=self.alias)
             .first()
         )
         if alias is None:
-            # No champion in this database (its model was deleted, or never promoted): serve nothing rather than
-            # a model the registry no longer vouches for.
+            # No such alias in this database (its model was deleted, never promoted, the challenger cleared):
+            # serve nothing rather than a model the registry no longer vouches for.
             if self.served.version is not None:
                 self.reset()
             return self.served
@@ -80,7 +84,9 @@ intent_champion = ChampionCache(INTENT_MODEL_NAME)
 sentiment_champion = ChampionCache(SENTIMENT_MODEL_NAME)
 SATISFACTION_MODEL_NAME = "satisfaction"
 satisfaction_champion = ChampionCache(SATISFACTION_MODEL_NAME, loader=SatisfactionModel.load)
-CHAMPION_CACHES = (intent_champion, sentiment_champion, satisfaction_champion)
+# The intent model's challenger reads live messages in shadow; its predictions are stored, never acted on.
+intent_challenger = ChampionCache(INTENT_MODEL_NAME, alias=ModelAlias.Name.CHALLENGER)
+CHAMPION_CACHES = (intent_champion, sentiment_champion, satisfaction_champion, intent_challenger)
 
 
 def intent_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, ModelVersion | None]:
@@ -109,3 +115,12 @@ def satisfaction_predict(turns: list[dict]) -> tuple[SatisfactionPrediction | No
     if served.model is None:
         return None, None
     return served.model.predict_conversation(turns), served.version
+
+
+def intent_shadow_predict(texts: list[str]) -> tuple[list[IntentPrediction] | None, ModelVersion | None]:
+    """The intent challenger's predictions for ``texts``, or (None, None) when there is none; for the record
+    only (analysis stores them beside the champion's and never acts on them)."""
+    served = intent_challenger.current()
+    if served.model is None:
+        return None, None
+    return served.model.predict(texts), served.version

@@ -31,10 +31,11 @@ from apps.assistant.models import ModelAlias, ModelEvaluation, ModelKind, ModelV
 from apps.assistant.registry import model_version_create, model_version_fail, registered_model_ensure
 from apps.assistant.selectors import model_alias_version
 from apps.assistant.services import LabelledText
-from helpdesk.celery import task_enqueue_by_name
+from helpdesk.celery import BrokerUnavailable, task_enqueue_by_name
 
 TRAIN_TASK = "apps.assistant.tasks.train_model_version"
 EVALUATE_TASK = "apps.assistant.tasks.train_evaluate_version"  # train_*: the training queue, beside training
+COMPARE_TASK = "apps.assistant.tasks.train_compare_with_champion"
 
 # The registered model each kind trained from labelled examples trains into. Sentiment learns the labels
 # negative / neutral / positive; its head is blended with the lexicon score (ml/sentiment.py).
@@ -235,3 +236,17 @@ def _evaluation_task_send(evaluation: ModelEvaluation) -> None:
             status=ModelEvaluation.Status.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
         raise
+
+
+def comparison_enqueue(*, version: ModelVersion) -> None:
+    """Queues the comparison of ``version`` with its model's champion on the held-out split (learning.version_compare
+    in a worker; inline in the embedded default). ValidationError when there is nothing to compare with."""
+    if version.model.kind not in MODEL_NAMES:
+        raise ValidationError(f"{version}: only {', '.join(MODEL_NAMES)} versions are compared on held-out examples")
+    champion = model_alias_version(model=version.model, alias=ModelAlias.Name.CHAMPION)
+    if version.status != ModelVersion.Status.READY or champion is None or champion == version:
+        raise ValidationError(f"{version}: compare a ready version that is not the champion with a model that has one")
+    try:
+        task_enqueue_by_name(COMPARE_TASK, version.pk)
+    except BrokerUnavailable as error:
+        raise ValidationError("The task queue is unreachable; try again shortly.") from error

@@ -17,12 +17,13 @@ Order of the rules, first match wins:
 """
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from apps.assistant.ml.config import OUT_OF_SCOPE
 
 ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"  # Message.Decision values
+HELPED, NOT_HELPED = "helped", "not_helped"
 
 YES_REPLY, NO_REPLY = "Yes, thanks", "No, I need more help"
 PERSON_REPLY = "Talk to a person"
@@ -109,6 +110,7 @@ class Action:
     quick_replies: tuple[str, ...] = ()
     hit: Hit | None = None  # the passage an answer gives
     team_intent: str = ""  # the intent whose team a handoff goes to
+    feedback: str = ""  # HELPED or NOT_HELPED: the customer's answer to "Did this help?" about ``intent``
 
 
 def intent_label(intent: str) -> str:
@@ -172,10 +174,12 @@ def _feedback(turn: Turn, state: BotState, settings: PolicySettings) -> tuple[Ac
     intent = state.last_answered_intent
     if _is_no(turn.text):
         state.failed_answers += 1
-        return _handoff(state, f"The answer for {intent} did not help (the customer said no).", intent)
+        action, state = _handoff(state, f"The answer for {intent} did not help (the customer said no).", intent)
+        return replace(action, feedback=NOT_HELPED), state
     if _is_yes(turn.text) and len(turn.text.split()) <= 6:
         state.pending, state.failed_answers, state.answered_article = "", 0, None
-        return Action(ANSWER, "The customer said the answer helped.", intent=intent, reply=CLOSING_LINE), state
+        reason = "The customer said the answer helped."
+        return Action(ANSWER, reason, intent=intent, reply=CLOSING_LINE, feedback=HELPED), state
     state.pending = ""  # a new question instead of yes/no: read it as one
     return None
 

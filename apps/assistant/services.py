@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.accounts.audit import Action, audit_record
 from apps.assistant.ml.preprocess import redact
@@ -69,23 +70,63 @@ def training_example_add(
     source_ref: str = "",
     status: str = TrainingExample.Status.ACCEPTED,
     names: Sequence[str] = (),
+    signal: str = TrainingExample.Signal.POSITIVE,
 ) -> tuple[TrainingExample, bool]:
     """Store one example, redacted (``names``: the customer's own, when the text is a customer's), unless the
-    same text (case and spacing aside) already has this label."""
+    same text (case and spacing aside) already has this label and signal."""
     text = redact(text, names=names)
     return TrainingExample.objects.get_or_create(
         kind=kind,
         text_sha256=example_text_sha256(text),
         label=label,
+        signal=signal,
         defaults={"text": text, "source": source, "source_ref": source_ref, "status": status},
     )
 
 
-def training_example_set_status(*, examples: QuerySet[TrainingExample], status: str) -> int:
+def training_example_set_status(
+    *, examples: QuerySet[TrainingExample], status: str, actor: AbstractBaseUser | None = None
+) -> int:
     """Review examples: accept, reject or send back to pending. Returns how many changed status."""
     if status not in TrainingExample.Status.values:
         raise ValueError(f"status must be one of {TrainingExample.Status.values}, got {status!r}")
-    return examples.exclude(status=status).update(status=status)
+    reviewer = actor if actor is not None and actor.pk else None
+    return examples.exclude(status=status).update(status=status, status_changed_at=timezone.now(), reviewed_by=reviewer)
+
+
+@transaction.atomic
+def training_examples_relabel(
+    *, examples: QuerySet[TrainingExample], label: str, actor: AbstractBaseUser | None
+) -> int:
+    """Give each selected text ``label``: its accepted positive example with that label is made (or accepted
+    where it exists) and every other selected row of it is rejected, negatives included. Returns how many texts
+    were relabelled. ValidationError for an empty or over-long label, nothing changed."""
+    label = " ".join(label.split())
+    if not label or len(label) > TrainingExample._meta.get_field("label").max_length:
+        raise ValidationError("A label is 1 to 100 characters.")
+    now, reviewer = timezone.now(), actor if actor is not None and actor.pk else None
+    reviewed = {"status": TrainingExample.Status.ACCEPTED, "status_changed_at": now, "reviewed_by": reviewer}
+    texts = set()
+    for example in examples.select_for_update().order_by("pk"):
+        kept, _ = TrainingExample.objects.update_or_create(
+            kind=example.kind,
+            text_sha256=example.text_sha256,
+            label=label,
+            signal=TrainingExample.Signal.POSITIVE,
+            defaults=reviewed,
+            create_defaults={
+                **reviewed,
+                "text": example.text,
+                "source": example.source,
+                "source_ref": example.source_ref,
+            },
+        )
+        if kept.pk != example.pk:
+            TrainingExample.objects.filter(pk=example.pk).update(
+                status=TrainingExample.Status.REJECTED, status_changed_at=now, reviewed_by=reviewer
+            )
+        texts.add((example.kind, example.text_sha256))
+    return len(texts)
 
 
 @transaction.atomic

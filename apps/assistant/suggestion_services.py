@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.assistant.feedback import agent_corrections_status, feedback_suggestion_outcome
 from apps.assistant.models import ModelKind, SuggestionUse, TrainingExample
 from apps.assistant.services import training_example_add
 from apps.conversations.events import message_annotated_broadcast_on_commit, user_display_name
@@ -70,6 +71,7 @@ def _record_choice(reply: Message, agent: AbstractBaseUser, suggestion_id: str) 
     use.source = offered.get("source") if offered.get("source") in SuggestionUse.Source.values else ""
     use.outcome = SuggestionUse.Outcome.USED if same_text else SuggestionUse.Outcome.EDITED
     use.save()
+    feedback_suggestion_outcome(use=use)
     return use
 
 
@@ -77,7 +79,9 @@ def _record_ignored(reply: Message, agent: AbstractBaseUser) -> SuggestionUse | 
     message = _customer_messages_before(reply).first()
     if message is None or not _suggestions_of(message) or SuggestionUse.objects.filter(message=message).exists():
         return None
-    return SuggestionUse.objects.create(message=message, agent=agent, outcome=SuggestionUse.Outcome.IGNORED)
+    use = SuggestionUse.objects.create(message=message, agent=agent, outcome=SuggestionUse.Outcome.IGNORED)
+    feedback_suggestion_outcome(use=use)
+    return use
 
 
 def _intent_label_checked(intent: str) -> str:
@@ -118,7 +122,7 @@ def message_intent_correct(*, message: Message, intent: str, agent: AbstractBase
         label=label,
         source=TrainingExample.Source.AGENT_CORRECTION,
         source_ref=f"message:{locked.pk}",
-        status=TrainingExample.Status.PENDING,
+        status=agent_corrections_status(),
         names=customer_names(name=locked.conversation.customer.name, email=locked.conversation.customer.email),
     )
     message_annotated_broadcast_on_commit(locked)

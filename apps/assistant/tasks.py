@@ -66,12 +66,19 @@ def requeue_unanalysed() -> int:
 # Training tasks live beside the registry code; importing them here registers them with the workers that
 # autodiscover this module.
 from apps.assistant.knowledge_tasks import analyse_search  # noqa: E402
-from apps.assistant.training_tasks import train_evaluate_version, train_model_version  # noqa: E402
+from apps.assistant.training_tasks import (  # noqa: E402
+    learning_loop_tick,
+    train_compare_with_champion,
+    train_evaluate_version,
+    train_model_version,
+)
 
 __all__ = [
     "analyse_message",
     "analyse_search",
+    "learning_loop_tick",
     "requeue_unanalysed",
+    "train_compare_with_champion",
     "train_evaluate_version",
     "train_model_version",
 ]

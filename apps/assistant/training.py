@@ -27,7 +27,7 @@ from apps.assistant.examples import Example, data_fingerprint, examples_split, l
 from apps.assistant.jobs import model_version_start, satisfaction_training_data, training_data
 from apps.assistant.ml.config import IntentTrainingConfig, SatisfactionTrainingConfig
 from apps.assistant.ml.encoder import encoder_load
-from apps.assistant.ml.intent import IntentModel, train_intent_model
+from apps.assistant.ml.intent import IntentModel, IntentPrediction, train_intent_model
 from apps.assistant.ml.metrics import classification_report, satisfaction_report
 from apps.assistant.ml.satisfaction import (
     CrossValidation,
@@ -57,7 +57,11 @@ ProgressCallback = Callable[[float, str], None]
 def intent_model_evaluate(model: IntentModel, texts: list[str], labels: list[str]) -> dict[str, Any]:
     """classification_report of what the model serves (``oos`` when its out-of-scope rule fires), plus the
     top-1 accuracy without that rule (what published closed-set figures measure) and the share answered."""
-    predictions = model.predict(texts)
+    return intent_predictions_report(model.predict(texts), labels)
+
+
+def intent_predictions_report(predictions: list[IntentPrediction], labels: list[str]) -> dict[str, Any]:
+    """intent_model_evaluate's report of predictions already made."""
     report = classification_report(labels, [prediction.intent for prediction in predictions])
     pairs = list(zip(predictions, labels, strict=True))
     report["top1_accuracy"] = sum(prediction.best_guess == label for prediction, label in pairs) / len(labels)

@@ -1,7 +1,6 @@
 """The bot that answers: the policy's decisions carried out in the chat, from a stored customer message to the
 bot's reply (or the handoff), with the reasons recorded for agents."""
 
-import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -11,76 +10,13 @@ from django.utils import timezone
 
 from apps.accounts.models import AgentProfile, Team
 from apps.assistant import analysis
-from apps.assistant.ml.intent import IntentPrediction
 from apps.assistant.models import PolicyConfig
 from apps.assistant.policy import NO_REPLY, YES_REPLY
-from apps.assistant.retrieval import PassageHit
 from apps.conversations.models import Conversation, Message
-from apps.conversations.services import conversation_assign, customer_message_post
+from apps.conversations.services import conversation_assign
+from tests.assistant.conftest import CARD_TEXT, hit, prediction
 
 pytestmark = pytest.mark.django_db
-
-CARD_TEXT = (
-    "New cards arrive within 5 working days of your order. If it has not arrived after 10 days, freeze it in the "
-    "app and order a replacement: it is free."
-)
-
-
-def hit(intents=("card_arrival",), score=0.72, article_id=1, text=CARD_TEXT) -> PassageHit:
-    return PassageHit(
-        passage_id=article_id * 10,
-        article_id=article_id,
-        article_title="Where is my new card?",
-        article_slug="where-is-my-new-card",
-        article_url="/help/where-is-my-new-card/",
-        heading="Delivery times",
-        text=text,
-        score=score,
-        article_intents=list(intents),
-    )
-
-
-def prediction(*top: tuple[str, float], out_of_scope: bool = False) -> IntentPrediction:
-    return IntentPrediction("oos" if out_of_scope else top[0][0], top[0][1], list(top), out_of_scope, top[0][0])
-
-
-@pytest.fixture
-def models(monkeypatch):
-    """The models' readings, set by each test: intent predictions per call and retrieved passages."""
-
-    class Readings:
-        predictions: list[IntentPrediction] = [prediction(("card_arrival", 0.91), ("card_delivery_estimate", 0.04))]
-        hits: list[PassageHit] = [hit()]
-        texts_seen: list[list[str]] = []
-        satisfaction = None
-        turns_seen: list[list[dict]] = []
-
-    def intent_predict(texts):
-        Readings.texts_seen.append(list(texts))
-        return [Readings.predictions[min(i, len(Readings.predictions) - 1)] for i in range(len(texts))], None
-
-    def satisfaction_predict(turns):
-        Readings.turns_seen.append(turns)
-        return (None, None) if Readings.satisfaction is None else (Readings.satisfaction, None)
-
-    monkeypatch.setattr(analysis, "intent_predict", intent_predict)
-    monkeypatch.setattr(analysis, "passages_search", lambda text, **kwargs: list(Readings.hits))
-    monkeypatch.setattr(analysis, "satisfaction_predict", satisfaction_predict)
-    return Readings
-
-
-@pytest.fixture
-def say(settings, django_capture_on_commit_callbacks):
-    """The customer says ``text``; the assistant's task runs (eagerly) when the message commits."""
-    settings.HELPDESK_MESSAGE_HOOK_TASK = "apps.assistant.tasks.analyse_message"
-
-    def post(conversation, text):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = customer_message_post(conversation=conversation, text=text, client_id=uuid.uuid4()).message
-        message.refresh_from_db()
-        return message
-
-    return post
 
 
 def alice_online(team: Team) -> None:

@@ -107,7 +107,7 @@ def _unstorable_stored() -> list[str]:
 
 @schema.parametrize()
 # One desk serves every example of an operation on purpose: the function-scoped fixtures are shared.
-@settings(FUZZ, max_examples=10, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(FUZZ, max_examples=6, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_every_operation_answers_without_a_server_error_and_a_refusal_stores_nothing(case, credentials, desk):
     _with_real_ids(case, desk)
     before = _counts()

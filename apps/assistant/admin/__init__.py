@@ -2,4 +2,4 @@
 underneath), so every move is in the append-only AliasChange history. Training starts a Celery task on the
 training queue; in the embedded default Celery is eager and the action trains inline."""
 
-from apps.assistant.admin import desk, registry, versions  # noqa: F401 (each registers its admins)
+from apps.assistant.admin import desk, learning, registry, versions  # noqa: F401 (each registers its admins)

@@ -1,10 +1,9 @@
-"""What the assistant learns from and how it behaves at the desk: training examples, the dialogue policy,
-and how agents use suggested replies."""
+"""How the assistant behaves at the desk: the dialogue policy, the rated dialogues it learns satisfaction from,
+and how agents use suggested replies. Training examples and the learning loop: admin/learning.py."""
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 
@@ -12,63 +11,9 @@ from apps.assistant.models import (
     PolicyConfig,
     RatedDialogue,
     SuggestionUse,
-    TrainingExample,
 )
 from apps.assistant.selectors import suggestion_acceptance_of
-from apps.assistant.services import training_example_add, training_example_set_status
-from apps.assistant.training_exports import training_examples_export
 from helpdesk.admin_base import AppendOnlyAdminMixin
-
-
-@admin.register(TrainingExample)
-class TrainingExampleAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "label", "short_text", "source", "status", "created_at")
-    list_filter = ("kind", "status", "source", "created_at")
-    search_fields = ("text", "label", "source_ref")
-    date_hierarchy = "created_at"
-    actions = ("accept", "reject", "export_csv")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: TrainingExample | None = None):
-        # Text and label make the dedup key (kind, text hash, label); to relabel, reject and add a new example.
-        return ("created_at",) if obj is None else ("kind", "text", "label", "source", "source_ref", "created_at")
-
-    @admin.display(description="text")
-    def short_text(self, example: TrainingExample) -> str:
-        return truncatechars(example.text, 80)
-
-    def save_model(self, request: HttpRequest, obj: TrainingExample, form: forms.ModelForm, change: bool) -> None:
-        if change:
-            training_example_set_status(examples=TrainingExample.objects.filter(pk=obj.pk), status=obj.status)
-            return
-        example, created = training_example_add(
-            kind=obj.kind,
-            text=obj.text,
-            label=obj.label,
-            source=obj.source,
-            source_ref=obj.source_ref,
-            status=obj.status,
-        )
-        if not created:
-            self.message_user(request, f"This text already had the label {example.label!r}; kept the stored one.")
-        obj.pk = example.pk
-        obj.refresh_from_db()
-
-    @admin.action(description="Accept selected examples", permissions=["change"])
-    def accept(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
-        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.ACCEPTED)
-        self.message_user(request, f"{changed} example(s) accepted.")
-
-    @admin.action(description="Reject selected examples", permissions=["change"])
-    def reject(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> None:
-        changed = training_example_set_status(examples=queryset, status=TrainingExample.Status.REJECTED)
-        self.message_user(request, f"{changed} example(s) rejected.")
-
-    @admin.action(description="Export selected examples as CSV (redacted)", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[TrainingExample]) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="training-examples.csv"'
-        training_examples_export(examples=queryset, out=response, actor=request.user)
-        return response
 
 
 @admin.register(PolicyConfig)

@@ -10,11 +10,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apps.assistant.admin.metrics import HEADLINE_METRICS, format_metric, metric_column, scalar_metrics
 from apps.assistant.examples import LabelledFileError, labelled_csv_parse
-from apps.assistant.jobs import evaluation_enqueue
+from apps.assistant.jobs import comparison_enqueue, evaluation_enqueue
 from apps.assistant.models import (
     ModelAlias,
     ModelEvaluation,
@@ -61,7 +62,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_select_related = ("model", "created_by")
     search_fields = ("model__name", "notes", "code_version", "data_fingerprint")
     date_hierarchy = "created_at"
-    actions = ("make_champion", "make_challenger", "evaluate_held_out")
+    actions = ("make_champion", "make_challenger", "evaluate_held_out", "compare_with_champion")
     change_form_template = "admin/assistant/modelversion/change_form.html"
 
     metric_accuracy = metric_column("accuracy")
@@ -136,6 +137,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, "; ".join(error.messages), messages.ERROR)
             else:
                 self._evaluation_message(request, evaluation)
+
+    @admin.action(description="Compare with the champion on the held-out split", permissions=["change"])
+    def compare_with_champion(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset.select_related("model"):
+            try:
+                comparison_enqueue(version=version)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                link = reverse("admin:assistant_modelcomparison_changelist") + f"?candidate__id__exact={version.pk}"
+                self.message_user(
+                    request, format_html('{} is being compared: see <a href="{}">its comparisons</a>.', version, link)
+                )
 
     def _evaluation_message(self, request: HttpRequest, evaluation: ModelEvaluation) -> None:
         if evaluation.status == ModelEvaluation.Status.FAILED:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from apps.assistant.policy import PolicySettings
 
@@ -134,7 +135,11 @@ class ModelEvaluation(models.Model):
 
 
 class TrainingExample(models.Model):
-    """One labelled text for one kind of model, deduplicated on (kind, text, label)."""
+    """One labelled text for one kind of model, deduplicated on (kind, text, label, signal).
+
+    A positive example says the text has the label; a negative one says it does not (the bot answered that
+    intent and the customer said it did not help, handed over, or rated the chat low): negatives never train a
+    model, they wait in the review queue for an ML admin to give the right label or reject them."""
 
     class Source(models.TextChoices):
         IMPORT = "import", "Import"
@@ -150,6 +155,10 @@ class TrainingExample(models.Model):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
 
+    class Signal(models.TextChoices):
+        POSITIVE = "positive", "Is this label"
+        NEGATIVE = "negative", "Is not this label"
+
     kind = models.CharField(max_length=20, choices=ModelKind.choices)
     text = models.TextField()
     label = models.CharField(max_length=100)
@@ -157,17 +166,29 @@ class TrainingExample(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices)
     source_ref = models.CharField(max_length=200, blank=True, help_text="e.g. the message or file line it came from")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    signal = models.CharField(max_length=10, choices=Signal.choices, default=Signal.POSITIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the status last changed (at creation for examples accepted as they arrive): what "new accepted
+    # examples since the champion was trained" counts.
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "text_sha256", "label"], name="example_unique_text_label"),
+            models.UniqueConstraint(
+                fields=["kind", "text_sha256", "label", "signal"], name="example_unique_text_label_signal"
+            ),
         ]
-        indexes = [models.Index(fields=["kind", "status"], name="example_kind_status_idx")]
+        indexes = [
+            models.Index(fields=["kind", "status"], name="example_kind_status_idx"),
+            models.Index(fields=["kind", "text_sha256"], name="example_kind_text_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.label}"
+        return f"{self.kind}:{'not ' if self.signal == self.Signal.NEGATIVE else ''}{self.label}"
 
 
 class ReplyBackend(models.TextChoices):
@@ -336,3 +357,24 @@ class RatedDialogue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+# The learning loop's models live beside these; imported last, they refer to the ones above by name.
+from apps.assistant.models.learning import GateDecision, LearningLoopConfig, ModelComparison  # noqa: E402
+
+__all__ = [
+    "AliasChange",
+    "GateDecision",
+    "LearningLoopConfig",
+    "ModelAlias",
+    "ModelComparison",
+    "ModelEvaluation",
+    "ModelKind",
+    "ModelVersion",
+    "PolicyConfig",
+    "RatedDialogue",
+    "RegisteredModel",
+    "ReplyBackend",
+    "SuggestionUse",
+    "TrainingExample",
+]
