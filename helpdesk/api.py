@@ -12,6 +12,7 @@ from apps.conversations.api import ConversationViewSet
 from apps.conversations.widget_api import WidgetSessionView
 from apps.customers.api import CustomerViewSet
 from apps.privacy.api import CustomerEraseView, CustomerExportView
+from apps.recommendations.api import CustomerRecommendationsView, InteractionCreateView
 from apps.reports.api import ReportViewSet
 from apps.tickets.api import TicketViewSet
 
@@ -29,5 +30,7 @@ api_urlpatterns = [
     path("widget/sessions/", WidgetSessionView.as_view(), name="widget-session"),
     path("customers/<int:pk>/export/", CustomerExportView.as_view(), name="customer-export"),
     path("customers/<int:pk>/erase/", CustomerEraseView.as_view(), name="customer-erase"),
+    path("customers/<int:pk>/recommendations/", CustomerRecommendationsView.as_view(), name="customer-recommendations"),
+    path("interactions/", InteractionCreateView.as_view(), name="interaction-create"),
     *api_router.urls,
 ]

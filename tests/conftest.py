@@ -50,9 +50,9 @@ def _fresh_champions():
     """Served models forgotten after each test: the next test's database can reuse a version's primary key for
     another model. Only when something imported the serving module: tests that never touch torch stay free of it."""
     yield
-    inference = sys.modules.get("apps.assistant.inference")
-    if inference is not None:
-        for cache in inference.CHAMPION_CACHES:
+    serving = sys.modules.get("apps.assistant.serving")
+    if serving is not None:
+        for cache in serving.caches:
             cache.reset()
 
 

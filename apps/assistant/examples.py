@@ -12,6 +12,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from apps.assistant.models import TrainingExample
@@ -116,15 +117,17 @@ def _rows(reader, file_name: str) -> list[LabelledText]:
 # --- Data --------------------------------------------------------------------------------------------------
 
 
-def labelled_examples(*, kind: str, status: str = TrainingExample.Status.ACCEPTED) -> list[Example]:
+def labelled_examples(
+    *, kind: str, status: str = TrainingExample.Status.ACCEPTED, accepted_before: datetime | None = None
+) -> list[Example]:
     """The positive examples of ``kind`` with ``status``, in a stable order (so a retrain on the same data is the
-    same). Negatives ("not this label") never train: they wait for a review to give the right label."""
-    rows = (
-        TrainingExample.objects.filter(kind=kind, status=status, signal=TrainingExample.Signal.POSITIVE)
-        .order_by("text_sha256", "label")
-        .values_list("text", "label", "text_sha256")
-    )
-    return [Example(text, label, text_sha256) for text, label, text_sha256 in rows]
+    same). Negatives ("not this label") never train: they wait for a review to give the right label.
+    ``accepted_before``: only those whose status was set by then (what a version trained then could see)."""
+    rows = TrainingExample.objects.filter(kind=kind, status=status, signal=TrainingExample.Signal.POSITIVE)
+    if accepted_before is not None:
+        rows = rows.filter(status_changed_at__lte=accepted_before)
+    ordered = rows.order_by("text_sha256", "label").values_list("text", "label", "text_sha256")
+    return [Example(text, label, text_sha256) for text, label, text_sha256 in ordered]
 
 
 def is_held_out(text_sha256: str) -> bool:

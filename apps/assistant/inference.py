@@ -7,16 +7,11 @@ for the admin and the logs.
 """
 
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from apps.assistant.ml.intent import IntentModel, IntentPrediction
 from apps.assistant.ml.satisfaction import SatisfactionModel, SatisfactionPrediction
 from apps.assistant.models import ModelAlias, ModelVersion
-from apps.assistant.registry import ArtifactError, model_version_load_checked
+from apps.assistant.serving import ChampionCache
 
 logger = logging.getLogger(__name__)
 
@@ -24,68 +19,12 @@ INTENT_MODEL_NAME = "intent"
 SENTIMENT_MODEL_NAME = "sentiment"
 
 
-@dataclass
-class Served:
-    model: IntentModel | SatisfactionModel | None = None
-    version: ModelVersion | None = None
-    load_error: str = ""
-
-
-class ChampionCache:
-    """The champion (or another alias, e.g. the challenger run in shadow) of one registered model, as loaded in
-    this process."""
-
-    def __init__(
-        self, model_name: str, loader: Callable[[Path], Any] = IntentModel.load, alias: str = ModelAlias.Name.CHAMPION
-    ) -> None:
-        self.model_name = model_name
-        self.loader = loader  # reads a version's folder into the model it serves
-        self.alias = alias
-        self.served = Served()
-        self._lock = threading.Lock()
-
-    def current(self) -> Served:
-        alias = (
-            ModelAlias.objects.select_related("version__model")
-            .filter(model__name=self.model_name, alias=self.alias)
-            .first()
-        )
-        if alias is None:
-            # No such alias in this database (its model was deleted, never promoted, the challenger cleared):
-            # serve nothing rather than a model the registry no longer vouches for.
-            if self.served.version is not None:
-                self.reset()
-            return self.served
-        if alias.version_id == getattr(self.served.version, "pk", None):
-            return self.served
-        with self._lock:
-            if alias.version_id != getattr(self.served.version, "pk", None):
-                self._load(alias.version)
-        return self.served
-
-    def reset(self) -> None:
-        """Forget the loaded model; the next call loads the champion again."""
-        with self._lock:
-            self.served = Served()
-
-    def _load(self, version: ModelVersion) -> None:
-        try:
-            model = self.loader(model_version_load_checked(version))
-        except (ArtifactError, OSError, ValueError, KeyError) as exc:
-            message = f"{version} could not be loaded: {exc}"
-            logger.error("%s; still serving %s", message, self.served.version or "nothing")
-            self.served = Served(self.served.model, self.served.version, load_error=message)
-            return
-        logger.info("serving %s (was %s)", version, self.served.version or "nothing")
-        self.served = Served(model, version)
-
-
-intent_champion = ChampionCache(INTENT_MODEL_NAME)
-sentiment_champion = ChampionCache(SENTIMENT_MODEL_NAME)
+intent_champion = ChampionCache(INTENT_MODEL_NAME, loader=IntentModel.load)
+sentiment_champion = ChampionCache(SENTIMENT_MODEL_NAME, loader=IntentModel.load)
 SATISFACTION_MODEL_NAME = "satisfaction"
 satisfaction_champion = ChampionCache(SATISFACTION_MODEL_NAME, loader=SatisfactionModel.load)
 # The intent model's challenger reads live messages in shadow; its predictions are stored, never acted on.
-intent_challenger = ChampionCache(INTENT_MODEL_NAME, alias=ModelAlias.Name.CHALLENGER)
+intent_challenger = ChampionCache(INTENT_MODEL_NAME, loader=IntentModel.load, alias=ModelAlias.Name.CHALLENGER)
 CHAMPION_CACHES = (intent_champion, sentiment_champion, satisfaction_champion, intent_challenger)
 
 

@@ -26,8 +26,15 @@ from apps.assistant.examples import (
     examples_split,
     labelled_examples,
 )
-from apps.assistant.ml.config import IntentTrainingConfig, SatisfactionTrainingConfig, encoder_path
+from apps.assistant.ml.config import (
+    IntentTrainingConfig,
+    RecommenderTrainingConfig,
+    SatisfactionTrainingConfig,
+    encoder_path,
+)
 from apps.assistant.models import ModelAlias, ModelEvaluation, ModelKind, ModelVersion, RegisteredModel
+from apps.assistant.recommender_data import recommender_data_fingerprint, recommender_training_data
+from apps.assistant.recommending import ACTION_WEIGHTS
 from apps.assistant.registry import model_version_create, model_version_fail, registered_model_ensure
 from apps.assistant.selectors import model_alias_version
 from apps.assistant.services import LabelledText
@@ -43,7 +50,14 @@ MODEL_NAMES = {ModelKind.INTENT: "intent", ModelKind.SENTIMENT: "sentiment"}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 # Every model trained here: those above, and the satisfaction model, which learns from rated dialogues
 # (apps/assistant/dialogues.py), not from labelled texts.
-TRAINED_MODEL_NAMES = {**MODEL_NAMES, ModelKind.SATISFACTION: "satisfaction"}
+TRAINED_MODEL_NAMES = {**MODEL_NAMES, ModelKind.SATISFACTION: "satisfaction", ModelKind.RECOMMENDER: "recommender"}
+# The recommender: BPR factors on implicit feedback; fast trains fewer, smaller factors for make demo.
+RECOMMENDER_CONFIGS = {
+    "fast": RecommenderTrainingConfig(factors=16, epochs=15),
+    "full": RecommenderTrainingConfig(),
+}
+RECOMMENDER_MIN_INTERACTIONS = 20
+
 
 # fast: a linear head on frozen MiniLM embeddings; full: the encoder fine-tuned with the head. On BANKING77
 # (bench/intent.py, 2 idle CPU cores) fast trains in about 1.5 minutes to 92.9 % test accuracy, full takes
@@ -164,12 +178,31 @@ def _satisfaction_version_start(*, model: RegisteredModel, fast: bool, actor: Ab
     )
 
 
+def _recommender_version_start(*, model: RegisteredModel, fast: bool, actor: AbstractBaseUser | None) -> ModelVersion:
+    data = recommender_training_data()
+    positives = [event for event in data.events if event.action in ACTION_WEIGHTS and event.item in data.items]
+    if len(positives) < RECOMMENDER_MIN_INTERACTIONS:
+        raise ValidationError(
+            f"Recommender training needs at least {RECOMMENDER_MIN_INTERACTIONS} views, helpful answers, clicks or "
+            f"purchases of catalogue items; found {len(positives)}: import them with manage.py import_interactions"
+        )
+    config = RECOMMENDER_CONFIGS["fast" if fast else "full"]
+    return model_version_create(
+        model=model,
+        parameters={"fast": fast, "config": asdict(config), "encoder": str(encoder_path())},
+        created_by=actor,
+        training_size=len(positives),
+        data_fingerprint=recommender_data_fingerprint(data),
+    )
+
+
 # How a version of each kind is started: from labelled texts, or from rated dialogues (training.TRAINERS is the
 # worker-side twin).
 VERSION_STARTS = {
     ModelKind.INTENT: _labelled_version_start,
     ModelKind.SENTIMENT: _labelled_version_start,
     ModelKind.SATISFACTION: _satisfaction_version_start,
+    ModelKind.RECOMMENDER: _recommender_version_start,
 }
 
 
@@ -207,6 +240,10 @@ def evaluation_enqueue(
     when ``rows`` is None) and queues it on the training queue once committed."""
     if version.status != ModelVersion.Status.READY:
         raise ValidationError(f"{version} is {version.status}; only a ready version is evaluated")
+    if version.model.kind == ModelKind.RECOMMENDER:
+        raise ValidationError(
+            f"{version} is measured when it is trained, on the latest interactions held out by time (its metrics)"
+        )
     if rows is not None and version.model.kind == ModelKind.SATISFACTION:
         raise ValidationError(
             f"{version} reads conversations, not labelled texts: evaluate it on its held-out split here, or on a "

@@ -68,11 +68,19 @@ def candidate_train(*, model: RegisteredModel, config: LearningLoopConfig, new_e
 
 
 def version_compare(*, candidate: ModelVersion, champion: ModelVersion) -> ModelComparison:
-    """Both versions evaluated on today's held-out examples of their kind (the split is fixed by each text's
-    hash, so it only grows); stores both reports and the examples whose prediction changed."""
-    _, held_out = examples_split(labelled_examples(kind=candidate.model.kind))
+    """Both versions evaluated on the held-out examples the champion was measured on: those accepted before it
+    was trained (the split is fixed by each text's hash). Examples accepted since are left out on purpose: most
+    are agents' corrections, texts the champion got wrong, which would favour any candidate. When there are
+    none, today's held-out split is used and the comparison says so. Stores both reports and the examples
+    whose prediction changed."""
+    kind = candidate.model.kind
+    scope = "held-out examples accepted before the champion was trained"
+    _, held_out = examples_split(labelled_examples(kind=kind, accepted_before=champion.created_at))
     if not held_out:
-        raise ValidationError(f"There are no held-out {candidate.model.kind} examples to compare on")
+        scope = "today's held-out examples (none was accepted before the champion was trained)"
+        _, held_out = examples_split(labelled_examples(kind=kind))
+    if not held_out:
+        raise ValidationError(f"There are no held-out {kind} examples to compare on")
     texts, labels = [example.text for example in held_out], [example.label for example in held_out]
     champion_predictions = IntentModel.load(model_version_load_checked(champion)).predict(texts)
     candidate_predictions = IntentModel.load(model_version_load_checked(candidate)).predict(texts)
@@ -86,8 +94,8 @@ def version_compare(*, candidate: ModelVersion, champion: ModelVersion) -> Model
         champion=champion,
         held_out_size=len(held_out),
         held_out_fingerprint=data_fingerprint(held_out),
-        candidate_metrics=_compact(intent_predictions_report(candidate_predictions, labels)),
-        champion_metrics=_compact(intent_predictions_report(champion_predictions, labels)),
+        candidate_metrics={**_compact(intent_predictions_report(candidate_predictions, labels)), "scope": scope},
+        champion_metrics={**_compact(intent_predictions_report(champion_predictions, labels)), "scope": scope},
         changed=changed[:CHANGED_KEPT],
         changed_count=len(changed),
     )
@@ -106,7 +114,7 @@ def comparison_latest(*, candidate: ModelVersion, champion: ModelVersion) -> Mod
 
 def gate_run(*, challenger: ModelVersion, config: LearningLoopConfig) -> GateDecision:
     """Promotes the challenger when it beats the champion by the margin on the held-out split and does no worse
-    than it on the messages agents corrected in shadow (once it has read enough of them); otherwise records
+    than it on the messages agents reviewed in shadow (once it has read enough of them); otherwise records
     why it waits (for traffic, or for an ML admin). One decision row per outcome, updated as figures move."""
     model = challenger.model
     champion = model_alias_version(model=model, alias=ModelAlias.Name.CHAMPION)
@@ -136,8 +144,9 @@ def _gate_verdict(
             f"{shadow.messages} of {config.shadow_min_messages} messages read in shadow",
         ]
     in_shadow = (
-        f"right on {shadow.challenger_right} of {shadow.corrected} corrected messages in shadow "
-        f"(champion {shadow.champion_right}); agrees with the champion on {shadow.agreed} of {shadow.messages}"
+        f"right on {shadow.challenger_right} of {shadow.reviewed} messages agents reviewed in shadow "
+        f"({shadow.corrected} corrected; champion {shadow.champion_right}); agrees with the champion on "
+        f"{shadow.agreed} of {shadow.messages}"
     )
     beats, no_worse = delta >= config.promotion_margin, shadow.challenger_right >= shadow.champion_right
     if beats and no_worse and config.auto_promote:

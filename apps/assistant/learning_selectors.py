@@ -29,10 +29,16 @@ def accepted_since_champion(*, model: RegisteredModel) -> int:
 
 @dataclass(frozen=True)
 class ShadowSummary:
+    """How a challenger did in shadow. Agents correct only the readings they find wrong, so the champion is wrong
+    on every corrected message by construction: the comparison is over the messages agents *reviewed*, those
+    they corrected and those of conversations they handled without correcting (the champion's reading
+    presumed right there)."""
+
     messages: int  # live messages the version read in shadow
     agreed: int  # ... where it predicted what the champion predicted
-    corrected: int  # ... that an agent later corrected
-    challenger_right: int  # ... corrected messages where the shadow prediction was the agent's intent
+    reviewed: int  # ... that an agent corrected, or saw in a conversation they handled
+    corrected: int  # ... of those, corrected
+    challenger_right: int  # reviewed messages where the shadow reading was the agent's intent
     champion_right: int  # ... and where the champion's was
 
     @property
@@ -41,11 +47,11 @@ class ShadowSummary:
 
     @property
     def challenger_accuracy(self) -> float | None:
-        return self.challenger_right / self.corrected if self.corrected else None
+        return self.challenger_right / self.reviewed if self.reviewed else None
 
     @property
     def champion_accuracy(self) -> float | None:
-        return self.champion_right / self.corrected if self.corrected else None
+        return self.champion_right / self.reviewed if self.reviewed else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,22 +64,25 @@ class ShadowSummary:
 
 def shadow_summary(*, version: ModelVersion) -> ShadowSummary:
     """How ``version`` did in shadow: agreement with the champion's readings of the same messages, and accuracy
-    against the intents agents later gave those messages (beside the champion's on the same ones)."""
+    beside the champion's on the messages agents reviewed (ShadowSummary)."""
     rows = (
         Message.objects.filter(role=Message.Role.CUSTOMER, annotations__models__shadow__version_id=version.pk)
         .annotate(shadow_intent=KT("annotations__models__shadow__intent"))
         .annotate(corrected=KT("annotations__corrected_intent__intent"))
-        .values_list("intent", "shadow_intent", "corrected")
+        .values_list("intent", "shadow_intent", "corrected", "conversation__assignee_id")
     )
-    messages = agreed = corrected = challenger_right = champion_right = 0
-    for champion_intent, shadow_intent, corrected_intent in rows.iterator(chunk_size=2000):
+    messages = agreed = reviewed = corrected = challenger_right = champion_right = 0
+    for champion_intent, shadow_intent, corrected_intent, assignee in rows.iterator(chunk_size=2000):
         messages += 1
         agreed += shadow_intent == champion_intent
-        if corrected_intent:
-            corrected += 1
-            challenger_right += shadow_intent == corrected_intent
-            champion_right += champion_intent == corrected_intent
-    return ShadowSummary(messages, agreed, corrected, challenger_right, champion_right)
+        if not corrected_intent and assignee is None:
+            continue  # nobody at the desk looked at this reading
+        truth = corrected_intent or champion_intent
+        reviewed += 1
+        corrected += bool(corrected_intent)
+        challenger_right += shadow_intent == truth
+        champion_right += champion_intent == truth
+    return ShadowSummary(messages, agreed, reviewed, corrected, challenger_right, champion_right)
 
 
 def conflicting(examples: QuerySet[TrainingExample]) -> QuerySet[TrainingExample]:

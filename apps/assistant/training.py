@@ -25,10 +25,11 @@ from apps.assistant.dialogues import (
 )
 from apps.assistant.examples import Example, data_fingerprint, examples_split, labelled_examples
 from apps.assistant.jobs import model_version_start, satisfaction_training_data, training_data
-from apps.assistant.ml.config import IntentTrainingConfig, SatisfactionTrainingConfig
+from apps.assistant.ml.config import IntentTrainingConfig, RecommenderTrainingConfig, SatisfactionTrainingConfig
 from apps.assistant.ml.encoder import encoder_load
 from apps.assistant.ml.intent import IntentModel, IntentPrediction, train_intent_model
 from apps.assistant.ml.metrics import classification_report, satisfaction_report
+from apps.assistant.ml.recommender import train_recommender
 from apps.assistant.ml.satisfaction import (
     CrossValidation,
     SatisfactionModel,
@@ -37,6 +38,7 @@ from apps.assistant.ml.satisfaction import (
 )
 from apps.assistant.ml.satisfaction_features import ConversationFeatures, TextEmbeddings
 from apps.assistant.models import ModelEvaluation, ModelKind, ModelVersion
+from apps.assistant.recommender_data import recommender_data_fingerprint, recommender_training_data
 from apps.assistant.registry import (
     ArtifactError,
     artifact_staging_folder,
@@ -187,9 +189,23 @@ def _satisfaction_train(version: ModelVersion, report: ProgressCallback) -> Trai
     return TrainedVersion(model, metrics, notes, len(samples), fingerprint)
 
 
+def _recommender_train(version: ModelVersion, report: ProgressCallback) -> TrainedVersion:
+    """The recommender: every interaction, the catalogue and the intents; offline figures of a time split."""
+    data = recommender_training_data()
+    config = RecommenderTrainingConfig(**version.parameters["config"])
+    model, metrics = train_recommender(data, encoder_load(), config, progress=report)
+    notes = (
+        f"Trained in {metrics['training_seconds']:.0f} s on {metrics['interactions']} interactions of "
+        f"{metrics['customers']} customers with {metrics['items']} items; NDCG@10 "
+        f"{metrics.get('ndcg_at_10', 0):.3f} (popularity {metrics.get('popularity_ndcg_at_10', 0):.3f})."
+    )
+    return TrainedVersion(model, metrics, notes, metrics["interactions"], recommender_data_fingerprint(data))
+
+
 # Each kind's trainer; every other kind trainable here is a text classifier.
 TRAINERS: dict[str, Callable[[ModelVersion, ProgressCallback], TrainedVersion]] = {
     ModelKind.SATISFACTION: _satisfaction_train,
+    ModelKind.RECOMMENDER: _recommender_train,
 }
 
 

@@ -9,9 +9,10 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from apps.assistant import analysis
-from apps.assistant.inference import Served, intent_champion, sentiment_champion
+from apps.assistant.inference import intent_champion, sentiment_champion
 from apps.assistant.ml.intent import IntentPrediction
 from apps.assistant.retrieval import PassageHit, knowledge_index
+from apps.assistant.serving import Served
 from apps.conversations.services import customer_message_post
 
 INTENT_EXAMPLES = {

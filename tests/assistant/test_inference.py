@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from apps.assistant.inference import ChampionCache, intent_predict
-from apps.assistant.ml.intent import IntentTrainingConfig, train_intent_model
+from apps.assistant.inference import intent_predict
+from apps.assistant.ml.intent import IntentModel, IntentTrainingConfig, train_intent_model
 from apps.assistant.models import ModelAlias
 from apps.assistant.registry import (
     artifact_folder,
@@ -14,6 +14,7 @@ from apps.assistant.registry import (
     model_version_promote,
     model_version_rollback,
 )
+from apps.assistant.serving import ChampionCache
 from tests.assistant.conftest import INTENT_EXAMPLES
 from tests.assistant.registry_helpers import intent_model
 
@@ -45,12 +46,12 @@ def two_versions(tiny_encoder, settings, tmp_path):
 def test_nothing_serves_before_a_champion_exists(tiny_encoder, settings, tmp_path):
     settings.MODEL_STORE = tmp_path
 
-    assert ChampionCache("intent").current().model is None
+    assert ChampionCache("intent", loader=IntentModel.load).current().model is None
 
 
 def test_a_promotion_and_a_rollback_are_picked_up_without_a_restart(two_versions, admin_ada):
     model, first, second = two_versions
-    cache = ChampionCache("intent")
+    cache = ChampionCache("intent", loader=IntentModel.load)
     model_version_promote(version=first, actor=admin_ada, reason="first")
 
     assert cache.current().version == first
@@ -67,7 +68,7 @@ def test_a_promotion_and_a_rollback_are_picked_up_without_a_restart(two_versions
 
 def test_the_model_is_loaded_once_per_version(two_versions, admin_ada, django_assert_num_queries):
     _, first, _ = two_versions
-    cache = ChampionCache("intent")
+    cache = ChampionCache("intent", loader=IntentModel.load)
     model_version_promote(version=first, actor=admin_ada, reason="first")
     loaded = cache.current().model
 
@@ -80,7 +81,7 @@ def test_the_model_is_loaded_once_per_version(two_versions, admin_ada, django_as
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
 def test_a_broken_artifact_keeps_the_previous_version_serving(two_versions, admin_ada, damage):
     _, first, second = two_versions
-    cache = ChampionCache("intent")
+    cache = ChampionCache("intent", loader=IntentModel.load)
     model_version_promote(version=first, actor=admin_ada, reason="first")
     cache.current()
     folder = artifact_folder(second)
@@ -113,7 +114,7 @@ def test_intent_predict_uses_the_champion_in_batches(two_versions, admin_ada):
 def test_a_model_whose_champion_is_gone_stops_serving(two_versions, admin_ada):
     # Given a champion loaded in this process
     model, first, _ = two_versions
-    cache = ChampionCache("intent")
+    cache = ChampionCache("intent", loader=IntentModel.load)
     model_version_promote(version=first, actor=admin_ada, reason="first")
     assert cache.current().version == first
     # When the database no longer has a champion (a restore of an older backup; a test's fresh database)

@@ -24,7 +24,7 @@ from apps.assistant.selectors import model_alias_version
 from apps.assistant.services import LabelledText, training_examples_import
 from apps.assistant.training import model_version_train
 from apps.conversations.events import message_payload
-from apps.conversations.models import Message
+from apps.conversations.models import Conversation, Message
 from apps.conversations.services import message_annotate, message_post
 from helpdesk.celery import app as celery_app
 from tests.assistant.conftest import prediction
@@ -96,10 +96,25 @@ def test_the_shadow_summary_counts_agreement_and_who_was_right_on_corrected_mess
 
     summary = shadow_summary(version=challenger)
 
-    assert (summary.messages, summary.agreed, summary.corrected) == (4, 3, 2)
+    # Nobody handled the conversation: only the corrected messages were reviewed.
+    assert (summary.messages, summary.agreed, summary.reviewed, summary.corrected) == (4, 3, 2, 2)
     assert (summary.challenger_right, summary.champion_right) == (2, 1)
     assert summary.agreement == 0.75
     assert shadow_summary(version=champion).messages == 0
+
+
+def test_in_a_conversation_an_agent_handled_an_uncorrected_reading_counts_as_the_champions_right_one(
+    conversation, rivals, agent_alice
+):
+    _, challenger = rivals
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=agent_alice)
+    shadowed(conversation, challenger, [("card_arrival", "pending_transfer", None), *BETTER_IN_SHADOW[1:3]])
+
+    summary = shadow_summary(version=challenger)
+
+    assert (summary.reviewed, summary.corrected) == (3, 2)
+    # The challenger read the first message differently and nobody objected to the champion's reading.
+    assert (summary.challenger_right, summary.champion_right) == (2, 2)
 
 
 def test_the_gate_promotes_a_challenger_that_beats_the_champion_and_does_no_worse_in_shadow(conversation, rivals, loop):

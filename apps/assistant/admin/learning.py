@@ -236,9 +236,10 @@ class GateDecisionAdmin(ReadOnlyAdmin):
     def shadow_line(self, decision: GateDecision) -> str:
         shadow = decision.shadow or {}
         return format_html(
-            "{} messages, agreement {}; corrected {}: challenger {} / champion {} right",
+            "{} messages, agreement {}; reviewed by agents {} ({} corrected): challenger {} / champion {} right",
             shadow.get("messages", 0),
             "—" if shadow.get("agreement") is None else f"{shadow['agreement']:.1%}",
+            shadow.get("reviewed", 0),
             shadow.get("corrected", 0),
             shadow.get("challenger_right", 0),
             shadow.get("champion_right", 0),

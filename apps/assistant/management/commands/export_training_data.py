@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.assistant.jobs import TRAINED_MODEL_NAMES
+from apps.assistant.jobs import MODEL_NAMES
 from apps.assistant.models import ModelKind, TrainingExample
 from apps.assistant.training_exports import rated_dialogues_export, training_examples_export
 
@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=sorted(TRAINED_MODEL_NAMES), help="Which model's training data.")
+        parser.add_argument(
+            "kind", choices=sorted([*MODEL_NAMES, ModelKind.SATISFACTION]), help="Which model's training data."
+        )
         parser.add_argument("--out", type=Path, help="File to write (default: standard output).")
         parser.add_argument(
             "--status",
