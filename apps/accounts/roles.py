@@ -40,6 +40,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "knowledge.article": ALL,
         "knowledge.articlerevision": VIEW,
         "recommendations.product": ALL,
+        "recommendations.interaction": VIEW,
         "accounts.team": ALL,
         "accounts.agentprofile": WORK,
         "assistant.policyconfig": VIEW,

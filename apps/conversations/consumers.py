@@ -43,6 +43,7 @@ from apps.conversations.events import (
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.conversations.selectors import inbox_snapshot, message_list
 from apps.conversations.tokens import ExpiredWidgetToken, InvalidWidgetToken, widget_token_conversation
+from apps.recommendations.services import recommendation_click, recommendation_send, recommendations_widget
 from helpdesk.text import json_is_storable
 
 CLOSE_INVALID_TOKEN = 4401
@@ -188,6 +189,8 @@ class WidgetConsumer(ChatConsumer):
         "handoff.request": "handoff_request",
         "csat.submit": "csat_submit",
         "email.submit": "email_submit",
+        "recommendations.get": "recommendations_get",
+        "recommendation.click": "recommendation_click",
     }
 
     async def connect(self) -> None:
@@ -267,6 +270,17 @@ class WidgetConsumer(ChatConsumer):
         await database_sync_to_async(services.conversation_leave_email)(
             conversation=Conversation(pk=self.conversation_id), email=email.strip()
         )
+
+    async def recommendations_get(self, frame: dict[str, Any]) -> None:
+        items = await database_sync_to_async(recommendations_widget)(conversation_id=self.conversation_id)
+        await self.send_json({"type": "recommendations", "items": items})
+
+    async def recommendation_click(self, frame: dict[str, Any]) -> None:
+        item = frame.get("item")
+        if not isinstance(item, str):
+            raise FrameError("invalid", "'item' must name a recommended item, e.g. article:12")
+        await database_sync_to_async(recommendation_click)(conversation_id=self.conversation_id, item=item)
+        await self.send_json({"type": "recommendation.clicked", "item": item})
 
     # Channel-layer events for this conversation's group.
     async def chat_message(self, event: dict[str, Any]) -> None:
@@ -355,6 +369,7 @@ class InboxConsumer(ChatConsumer):
         "presence.set": "presence_set",
         "intent.correct": "intent_correct",
         "intent.labels": "intent_labels",
+        "recommendation.send": "recommendation_send",
     }
     write_frames = frozenset(handlers) - {"resume", "intent.labels"}
 
@@ -460,6 +475,18 @@ class InboxConsumer(ChatConsumer):
             raise FrameError("invalid", f"'presence' must be one of {AgentProfile.Presence.values}")
         agent = await _presence_set(self.user, presence)
         await self.channel_layer.group_send(INBOX_GROUP, {"type": "chat.presence", "agent": agent})
+
+    async def recommendation_send(self, frame: dict[str, Any]) -> None:
+        conversation = await self._conversation(_field_int(frame, "conversation"))
+        client_id = _field_uuid(frame, "client_id")
+        item = frame.get("item")
+        if not isinstance(item, str):
+            raise FrameError("invalid", "'item' must name an item, e.g. article:12 or product:7")
+        posted = await database_sync_to_async(recommendation_send)(
+            conversation=conversation, agent=self.user, item=item, client_id=client_id
+        )
+        ack = {"type": "message.ack", "conversation": conversation.pk, "client_id": str(client_id)}
+        await self.send_json({**ack, "seq": posted.message.seq})
 
     async def intent_correct(self, frame: dict[str, Any]) -> None:
         message = await _message(_field_int(frame, "message"))

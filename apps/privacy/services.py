@@ -42,6 +42,7 @@ def customer_export(*, customer: Customer, actor: AbstractBaseUser | None, ip_ad
     )
     messages = _messages_by_conversation(conversations)
     tickets = list(Ticket.objects.filter(customer=customer).prefetch_related("changes").order_by("created_at"))
+    interactions = _interaction_records(customer)
     examples = _training_examples_of(messages)
     document = {
         "format": EXPORT_FORMAT,
@@ -52,12 +53,14 @@ def customer_export(*, customer: Customer, actor: AbstractBaseUser | None, ip_ad
         "training_examples": [
             {"kind": e.kind, "label": e.label, "text": e.text, "source": e.source, "status": e.status} for e in examples
         ],
+        "interactions": interactions,
     }
     counts = {
         "conversations": len(conversations),
         "messages": sum(len(rows) for rows in messages.values()),
         "tickets": len(tickets),
         "training_examples": len(examples),
+        "interactions": len(interactions),
     }
     audit_record(
         action=Action.CUSTOMER_EXPORT,
@@ -294,3 +297,17 @@ def _customers_past_retention(cutoff) -> int:
             _customer_anonymise(Customer.objects.select_for_update().get(pk=customer.pk))
         count += 1
     return count
+
+
+def _interaction_records(customer: Customer) -> list[dict]:
+    rows = customer.interactions.select_related("article", "product").order_by("occurred_at", "pk")
+    return [
+        {
+            "item": interaction.item_key,
+            "title": interaction.article.title if interaction.article else interaction.product.name,
+            "action": interaction.action,
+            "source": interaction.source,
+            "occurred_at": interaction.occurred_at.isoformat(),
+        }
+        for interaction in rows
+    ]

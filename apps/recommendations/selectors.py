@@ -1,7 +1,8 @@
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from apps.knowledge.models import Article
 from apps.recommendations.models import Interaction, Product, item_key
@@ -39,3 +40,28 @@ def items_recommendable() -> set[str]:
     articles = Article.objects.filter(published=True).values_list("pk", flat=True)
     products = Product.objects.filter(active=True).values_list("pk", flat=True)
     return {item_key(article_id=pk) for pk in articles} | {item_key(product_id=pk) for pk in products}
+
+
+@dataclass(frozen=True)
+class ClickThrough:
+    shown: int
+    clicked: int
+    sent: int  # suggested by agents in the chat
+
+    @property
+    def rate(self) -> float | None:
+        return self.clicked / self.shown if self.shown else None
+
+
+def click_through(*, date_from: date | None = None, date_to: date | None = None) -> ClickThrough:
+    """Recommendations shown to customers, clicked and sent by agents in a date range (inclusive, the desk's time
+    zone): the click-through rate is clicked / shown."""
+    rows = Interaction.objects.filter(
+        action__in=(Interaction.Action.SHOWN, Interaction.Action.CLICK, Interaction.Action.SENT)
+    )
+    if date_from is not None:
+        rows = rows.filter(occurred_at__date__gte=date_from)
+    if date_to is not None:
+        rows = rows.filter(occurred_at__date__lte=date_to)
+    counts = dict(rows.values_list("action").annotate(count=Count("pk")).values_list("action", "count"))
+    return ClickThrough(counts.get("shown", 0), counts.get("click", 0), counts.get("sent", 0))

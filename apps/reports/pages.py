@@ -17,6 +17,7 @@ from django.urls import reverse
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import AGENTS, MANAGERS
 from apps.conversations.events import user_display_name
+from apps.recommendations.selectors import click_through
 from apps.reports.forms import ReportFilterForm
 from apps.reports.selectors import (
     Dimension,
@@ -231,7 +232,18 @@ class ReportPage:
                 "value": _percent(s.suggestion_acceptance),
                 "note": f"of {s.suggestions} suggestion outcomes",
             },
+            # Recommendations are shown to customers, not handled by an agent: the desk's figure only.
+            *([] if self.scope.agent else [self._recommendations_kpi()]),
         ]
+
+    def _recommendations_kpi(self) -> dict[str, str]:
+        # Not a team's or an agent's doing: only the dates narrow them.
+        figures = click_through(date_from=self.filters.date_from, date_to=self.filters.date_to)
+        return {
+            "label": "Recommendation click-through",
+            "value": _percent(figures.rate),
+            "note": f"{figures.clicked} clicks of {figures.shown} shown; {figures.sent} sent by agents",
+        }
 
     # --- the charts ---
 

@@ -9,6 +9,8 @@
  *   sends `resume` with the highest seq it holds without a hole, and the server replays the rest.
  * - Unread counts live in this browser: localStorage keeps the last seq seen per conversation.
  * - Markup built here mirrors conversations/_conversation_item.html and _message.html.
+ * - The side panel lists what the recommender would show the customer (GET /api/customers/{id}/recommendations/);
+ *   "Suggest to customer" sends one into the chat (`recommendation.send`), which the desk records as sent.
  * - The side panel suggests replies for the customer's last message; "Insert" puts one in the composer and
  *   the reply that is sent names it (`suggestion`) until the composer is emptied, so the desk can tell a
  *   suggestion used as is from one edited.
@@ -60,6 +62,8 @@
     stateBadge: byId("inbox-conversation-state"),
     suggestions: byId("inbox-suggestions-list"),
     suggestionsEmpty: byId("inbox-suggestions-empty"),
+    recommendations: byId("inbox-recommendations-list"),
+    recommendationsEmpty: byId("inbox-recommendations-empty"),
     intentLabels: byId("inbox-intent-labels"),
     team: byId("inbox-conversation-team"),
     assignee: byId("inbox-conversation-assignee"),
@@ -1074,7 +1078,58 @@
     }
   }
 
+  // ---- Recommendations for the open conversation's customer ---------------------------------------------------
+
+  async function loadRecommendations() {
+    if (!dom.recommendations) return;
+    const customer = dom.recommendations.closest("[data-customer]").dataset.customer;
+    let items = [];
+    try {
+      const response = await fetch("/api/customers/" + encodeURIComponent(customer) + "/recommendations/?k=5", {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (response.ok) items = (await response.json()).recommendations || [];
+    } catch (error) {
+      // Offline for a moment: the panel stays empty until the next conversation is opened.
+    }
+    dom.recommendations.replaceChildren(...items.map(buildRecommendation));
+    if (dom.recommendationsEmpty) dom.recommendationsEmpty.hidden = items.length > 0;
+  }
+
+  function buildRecommendation(item) {
+    const card = document.createElement("li");
+    card.className = "suggestion";
+    card.dataset.item = String(item.item);
+    const title = document.createElement(item.url ? "a" : "span");
+    title.className = "suggestion__title";
+    title.textContent = String(item.title || "");
+    if (item.url && /^(https?:\/\/|\/)/.test(item.url)) {
+      title.href = item.url;
+      title.target = "_blank";
+      title.rel = "noopener noreferrer";
+    }
+    const summary = document.createElement("p");
+    summary.className = "suggestion__text";
+    summary.textContent = String(item.summary || "");
+    card.append(title, summary);
+    if (state.canWrite) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "suggestion__insert";
+      button.textContent = "Suggest to customer";
+      button.addEventListener("click", () => {
+        const sent = send({ type: "recommendation.send", conversation: openId(), item: String(item.item),
+          client_id: uuid4() });
+        if (!sent) showAlert("Not connected yet; try again once the banner is gone.");
+        else button.disabled = true;
+      });
+      card.append(button);
+    }
+    return card;
+  }
+
   adoptServerRendering();
+  loadRecommendations();
   renderList();
   refreshWaitingTimes();
   renderControls();

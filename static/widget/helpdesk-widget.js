@@ -63,6 +63,7 @@
     rating: 0,
     ratingTouched: false,
     ratingSent: false,
+    recommendationsTimer: 0,
   };
   let host = null;
   let ui = null;
@@ -284,8 +285,12 @@
       refs.sendButton,
       refs.counter,
     ]);
+    refs.recommendations = el("ul", { class: "hd-recs-list" });
+    refs.recs = el("section", { class: "hd-recs", hidden: true, "aria-label": "You may find these helpful" }, [
+      el("h3", { class: "hd-recs-title", text: "You may find these helpful" }), refs.recommendations,
+    ]);
     refs.chat = el("div", { class: "hd-chat", hidden: true }, [
-      refs.log, refs.typing, buildOffline(refs), buildRating(refs),
+      refs.log, refs.typing, buildOffline(refs), buildRating(refs), refs.recs,
       el("div", { class: "hd-actions" }, [refs.handoff]), refs.composer,
     ]);
     return refs.chat;
@@ -553,6 +558,7 @@
     if (state.dropped) announce("Connected again");
     state.dropped = false;
     requestResume();
+    requestRecommendations(0);
     syncHost();
   }
 
@@ -602,7 +608,33 @@
     else if (frame.type === "resume.done") onResumeDone(frame);
     else if (frame.type === "typing") onTyping(frame);
     else if (frame.type === "conversation.state") onConversationState(frame);
+    else if (frame.type === "recommendations") onRecommendations(frame);
     else if (frame.type === "error") onError(frame);
+  }
+
+  // ---- "You may find these helpful": asked for when the chat connects and after each reply to the customer --
+
+  function requestRecommendations(delay) {
+    clearTimeout(state.recommendationsTimer);
+    state.recommendationsTimer = setTimeout(() => {
+      if (state.connected) sendFrame({ type: "recommendations.get" });
+    }, delay);
+  }
+
+  function onRecommendations(frame) {
+    const items = Array.isArray(frame.items) ? frame.items : [];
+    ui.recommendations.replaceChildren();
+    for (const item of items) {
+      const href = item && safeUrl(item.url);
+      if (!href || typeof item.item !== "string") continue;
+      const link = el("a", { class: "hd-rec", href, target: "_blank", rel: "noopener noreferrer",
+        onclick: () => sendFrame({ type: "recommendation.click", item: item.item }) }, [
+        el("span", { class: "hd-rec-title", text: String(item.title || "") }),
+        el("span", { class: "hd-rec-summary", text: String(item.summary || "") }),
+      ]);
+      ui.recommendations.append(el("li", {}, [link]));
+    }
+    ui.recs.hidden = ui.recommendations.childElementCount === 0;
   }
 
   function onResumeDone(frame) {
@@ -643,6 +675,7 @@
       retireQuickReplies(seq);
     } else {
       noteIncoming(message, node);
+      if (!state.quiet) requestRecommendations(1500); // what the chat is about now steers them
     }
     if (stick || message.role === "customer") scrollToEnd();
     syncHost();
@@ -1032,6 +1065,15 @@ button, input, textarea { font: inherit; color: inherit; }
 .hd-quick { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
 .hd-quick-reply, .hd-handoff { padding: 4px 10px; border: 1px solid var(--hd-brand, #0b5cad); border-radius: 14px;
   background: #fff; color: var(--hd-brand, #0b5cad); font-size: 13px; cursor: pointer; }
+.hd-recs { padding: 6px 14px 0; border-top: 1px solid #e3e8ee; }
+.hd-recs-title { margin: 0 0 4px; font-size: 12px; font-weight: 600; color: #4a5866; }
+.hd-recs-list { margin: 0; padding: 0; list-style: none; display: grid; gap: 4px; }
+.hd-rec { display: block; padding: 4px 8px; border-radius: 6px; background: #f3f6f9; color: inherit;
+  text-decoration: none; }
+.hd-rec:hover, .hd-rec:focus { background: #e6eef7; }
+.hd-rec-title { display: block; font-size: 13px; font-weight: 600; color: var(--hd-brand, #0b5cad); }
+.hd-rec-summary { display: block; font-size: 12px; color: #4a5866; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
 .hd-notice { align-self: center; color: #4a5866; font-size: 13px; text-align: center; }
 .hd-notice--error { color: #b3261e; }
 .hd-typing { margin: 0; padding: 4px 14px; color: #4a5866; font-size: 13px; font-style: italic; }

@@ -18,6 +18,8 @@ from apps.conversations.tokens import ExpiredWidgetToken, widget_token_conversat
 from apps.customers.models import Customer
 from apps.privacy.services import ERASED_TEXT, customer_erase, customer_export, retention_apply
 from apps.privacy.tasks import apply_retention
+from apps.recommendations.models import Product
+from apps.recommendations.services import interaction_record
 from apps.reports.models import ConversationFact
 from apps.reports.services import conversation_facts_refresh
 from apps.tickets.services import ticket_create, ticket_update
@@ -65,6 +67,11 @@ def someone_else(db):
 
 
 def test_the_export_holds_everything_and_its_audit_row_only_counts(customer_carl, carls_history, manager_maria):
+    product = Product.objects.create(
+        name="Travel insurance", slug="travel-insurance", description="Cover", category="travel"
+    )
+    interaction_record(customer=customer_carl, item=f"product:{product.pk}", action="purchase", source="host")
+
     document = customer_export(customer=customer_carl, actor=manager_maria, ip_address="10.0.0.9")
 
     assert document["customer"]["email"] == "carl@example.com"
@@ -74,6 +81,12 @@ def test_the_export_holds_everything_and_its_audit_row_only_counts(customer_carl
     assert document["tickets"][0]["description"] == CARL_TEXT
     assert document["tickets"][0]["changes"][-1]["field"] == "priority"
     assert document["training_examples"][0]["label"] == "card_payment_charged_twice"
+    [bought] = document["interactions"]
+    assert (bought["item"], bought["title"], bought["action"]) == (
+        f"product:{product.pk}",
+        "Travel insurance",
+        "purchase",
+    )
     json.dumps(document)  # JSON-safe as it is
     event = AuditEvent.objects.get(action=AuditEvent.Action.CUSTOMER_EXPORT)
     assert (event.actor, event.ip_address, event.target_name) == (
@@ -81,7 +94,7 @@ def test_the_export_holds_everything_and_its_audit_row_only_counts(customer_carl
         "10.0.0.9",
         f"Customer #{customer_carl.pk}",
     )
-    assert event.detail == {"conversations": 1, "messages": 2, "tickets": 1, "training_examples": 1}
+    assert event.detail == {"conversations": 1, "messages": 2, "tickets": 1, "training_examples": 1, "interactions": 1}
     assert "carl" not in json.dumps(event.detail).lower()
 
 

@@ -221,11 +221,11 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(client, manager_maria, de
     client = _logged_in(client, manager_maria)
 
     # Session, user, roles; teams, intents, agents for the filters; counts per team and per (period, agent),
-    # every percentile, the agents' and the teams' names; heatmap; calibration; comments.
-    with django_assert_num_queries(14):
+    # every percentile, the agents' and the teams' names; heatmap; calibration; comments; recommendations' clicks.
+    with django_assert_num_queries(15):
         client.get(f"/reports/?{MARCH}")
     # Broken down by agent, the breakdown comes from the counts per (period, agent).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get(f"/reports/?{MARCH}&by=agent")
 
 
