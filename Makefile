@@ -36,10 +36,12 @@ INTENTS_CSV := $(firstword $(wildcard ../shared/data/banking77/train.csv) apps/w
 
 # The first models: 40 intent examples per label imported, and the fast intent model (a head on the frozen encoder)
 # trained once, so the demo serves within minutes; import the whole file and `manage.py train intent` for the full one.
-# Then the knowledge base's passages are embedded for the bot's answers and the help-centre search.
+# The recommender learns from the demo's interaction history (half a minute). Then the knowledge base's passages
+# are embedded for the bot's answers and the help-centre search.
 models: seed
 	$(PY) manage.py import_intents $(INTENTS_CSV) --per-label 40
 	$(PY) manage.py train intent --fast --if-no-champion
+	$(PY) manage.py train recommender --fast --if-no-champion
 	$(PY) manage.py index_kb
 
 demo: models
@@ -134,6 +136,12 @@ bench-answer: venv
 .PHONY: bench-satisfaction
 bench-satisfaction: venv
 	$(PY) -m bench.satisfaction $(ARGS)
+
+# The recommender on a generated year of interactions (≥ 50 k): recall@10 and NDCG@10 of the model, popularity and
+# content-only on a time split, and the latency of one recommendation call. Its database: var/bench-recommend/.
+.PHONY: bench-recommend
+bench-recommend: venv
+	$(PY) -m bench.recommend $(ARGS)
 
 # The report pages over 100 k generated conversations and 1 M messages: builds the reports' facts (timed) and
 # prints the dashboard's server time (median of several requests, with and without filters) next to the

@@ -109,7 +109,7 @@ def test_train_prints_the_version_its_metrics_and_the_champion(tiny_encoder):
 
     out, err = run("train", "intent", "--fast")
 
-    assert out.splitlines()[0].startswith("intent v1: ready, 17 training examples. Trained in ")
+    assert out.splitlines()[0].startswith("intent v1: ready, trained on 17. Trained in ")
     assert "held-out (1 examples): accuracy " in out
     assert out.splitlines()[-1] == "champion: intent v1"
     assert "0% preparing 17 examples" in err

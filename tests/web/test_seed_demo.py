@@ -17,7 +17,7 @@ from apps.accounts.roles import AGENTS, MANAGERS, ML_ADMINS
 from apps.conversations.models import CannedReply, Conversation, Message, SatisfactionSurvey
 from apps.customers.models import Customer
 from apps.knowledge.models import Article, ArticleRevision
-from apps.recommendations.models import Product
+from apps.recommendations.models import Interaction, Product
 from apps.tickets.models import SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import ticket_assign, ticket_create, ticket_record_first_response, ticket_set_status
 from apps.web.demo.catalogue import SAMPLE_UTTERANCES, intent_profiles
@@ -152,6 +152,14 @@ def test_seeded_history_is_consistent():
     assert {survey.rating for survey in surveys} <= {1, 2, 3, 4, 5}
     assert {survey.conversation.state for survey in surveys} == {Conversation.State.CLOSED}
     assert all(before > survey.created_at > survey.conversation.closed_at for survey in surveys)
+    # Every demo customer has a history with products for the recommender, in the past, of active items only.
+    interactions = Interaction.objects.all()
+    assert set(interactions.values_list("customer_id", flat=True)) == set(
+        Customer.objects.filter(external_id__startswith="demo-").values_list("pk", flat=True)
+    )
+    assert not interactions.filter(occurred_at__gt=before).exists()
+    assert interactions.filter(action="purchase").exists()
+    assert interactions.filter(article__isnull=False).exists()
 
 
 @pytest.mark.django_db

@@ -26,6 +26,7 @@ from apps.web.demo.content import articles_ensure, canned_replies_ensure, produc
 from apps.web.demo.customers import EXTERNAL_ID_PREFIX, customers_ensure, demo_customers
 from apps.web.demo.dialogues import Cast, conversations_plan
 from apps.web.demo.history import history_store
+from apps.web.demo.interactions import interactions_ensure
 from apps.web.demo.staff import (
     DEMO_LOGINS,
     demo_logins_ensure,
@@ -84,6 +85,7 @@ def demo_seed(
         plans = conversations_plan(seed=seed, count=conversations, cast=cast, now=now)
         conversations_created = history_store(plans=plans).conversations
         utterance_source = utterances.source
+    interactions_ensure(seed=seed, now=now)  # after the conversations: articles follow what customers asked
     conversation_facts_refresh_stale()  # the reports' facts of the closed conversations (bulk inserts skip them)
     totals, statuses = _totals()
     return SeedReport(

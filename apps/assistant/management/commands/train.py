@@ -43,8 +43,14 @@ class Command(BaseCommand):
             raise CommandError("; ".join(error.messages)) from error
         champion = model_alias_version(model=version.model, alias=ModelAlias.Name.CHAMPION)
         metrics = version.metrics
-        self.stdout.write(f"{version}: ready, {version.training_size} training examples. {version.notes}")
-        if metrics.get("n") and options["kind"] == ModelKind.SATISFACTION:
+        self.stdout.write(f"{version}: ready, trained on {version.training_size}. {version.notes}")
+        if options["kind"] == ModelKind.RECOMMENDER and "ndcg_at_10" in metrics:
+            self.stdout.write(
+                f"latest interactions held out by time ({metrics['test_customers']} customers): recall@10 "
+                f"{metrics['recall_at_10']:.4f}, NDCG@10 {metrics['ndcg_at_10']:.4f} (popularity "
+                f"{metrics['popularity_ndcg_at_10']:.4f}, content {metrics['content_ndcg_at_10']:.4f})"
+            )
+        elif metrics.get("n") and options["kind"] == ModelKind.SATISFACTION:
             self.stdout.write(
                 f"held-out ({metrics['n']} rated turns of {metrics['held_out_dialogues']} dialogues): "
                 f"UAR {metrics['uar']:.4f}, kappa {metrics['kappa']:.4f}, rho {metrics['rho']:.4f}, "
