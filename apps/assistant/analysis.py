@@ -4,12 +4,14 @@ the conversation handed to the right team's queue. Every decision is recorded on
 for agents; the customer never waits in silence.
 """
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,6 +52,8 @@ from apps.conversations.services import (
     message_annotate,
     message_annotations_merge,
 )
+from apps.recommendations.models import Interaction
+from apps.recommendations.services import interaction_record
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +95,7 @@ def message_analyse(*, message_id: int) -> Message | None:
     hits = _retrieve(message, reading.guess)
     # The answer still waiting for "Did this help?" before this message (decide updates the state in place).
     answered_intent = state.last_answered_intent if state.pending == "feedback" else ""
+    answered_article = state.answered_article if state.pending == "feedback" else None
     action, state = decide(
         Turn(
             text=message.text,
@@ -106,7 +111,8 @@ def message_analyse(*, message_id: int) -> Message | None:
     reply = (
         _reply(message, action, config.backend_for(action.intent)) if action.decision == ANSWER and action.hit else None
     )
-    if _carry_out(message, reading, action, state, reply, answered_intent) and action.decision == HANDOFF:
+    answered = (answered_intent, answered_article)
+    if _carry_out(message, reading, action, state, reply, answered) and action.decision == HANDOFF:
         _suggest(message)
     return message
 
@@ -263,11 +269,11 @@ def _carry_out(
     action: Action,
     state: BotState,
     reply: GeneratedReply | None,
-    answered_intent: str = "",
+    answered: tuple[str, int | None] = ("", None),
 ) -> bool:
     """Store the decision, the reply or handoff, the bot's memory and what the customer's reaction teaches
-    (``answered_intent``: the bot's answer awaiting feedback before this message), once per message; False
-    when another run of this message's task got there first (nothing is written then)."""
+    (``answered``: the intent and article of the bot's answer awaiting feedback before this message), once per
+    message; False when another run of this message's task got there first (nothing is written then)."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
         # Exactly once, checked under the conversation's lock: every run that carries a decision out holds it and
@@ -301,13 +307,25 @@ def _carry_out(
                 annotations={"decision": action.decision, "in_reply_to": message.seq},
             )
         conversation_bot_state_save(conversation=conversation, bot_state=state.to_json())
-        _feedback_record(message, action, answered_intent)
+        _feedback_record(message, action, answered)
     return True
 
 
-def _feedback_record(message: Message, action: Action, answered_intent: str) -> None:
+def _feedback_record(message: Message, action: Action, answered: tuple[str, int | None]) -> None:
+    answered_intent, answered_article = answered
     if action.feedback:
-        feedback_answer_outcome(message=message, intent=action.intent, helped=action.feedback == HELPED)
+        helped = action.feedback == HELPED
+        feedback_answer_outcome(message=message, intent=action.intent, helped=helped)
+        if answered_article is not None:
+            # "Did this help?" about an article is also what the recommender learns from.
+            with contextlib.suppress(ValidationError):  # the article was deleted since
+                interaction_record(
+                    customer=message.conversation.customer,
+                    item=f"article:{answered_article}",
+                    action=Interaction.Action.HELPFUL if helped else Interaction.Action.NOT_HELPFUL,
+                    source=Interaction.Source.WIDGET,
+                    conversation=message.conversation,
+                )
     elif answered_intent and action.decision == HANDOFF:
         feedback_handoff_after_answer(message=message, intent=answered_intent)
 

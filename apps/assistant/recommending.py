@@ -117,10 +117,12 @@ class RecommenderModel:
         candidates = np.flatnonzero(mask)
         if not len(candidates) or not found:
             return []
-        total = sum(self.weights.get(name, 0.0) for name in found) or 1.0
+        # A chosen subset of signals (a baseline) counts each equally: a signal weighted 0 in the blend still ranks.
+        weights = {name: 1.0 if signals is not None else self.weights.get(name, 0.0) for name in found}
+        total = sum(weights.values()) or 1.0
         blended = np.zeros(len(candidates), dtype=np.float64)
         for name, values in found.items():
-            blended += self.weights.get(name, 0.0) / total * _min_max(values[candidates])
+            blended += weights[name] / total * _min_max(values[candidates])
         order = np.argsort(-blended, kind="stable")[:k]
         return [(self.items[candidates[i]], float(blended[i])) for i in order]
 

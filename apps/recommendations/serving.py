@@ -63,7 +63,7 @@ def items_owned(customer: Customer) -> set[str]:
     """What the customer already has or knows: every item they bought, read, viewed or clicked (the offline
     figures score the recommender the same way)."""
     rows = Interaction.objects.filter(customer=customer, action__in=POSITIVE).values_list("article_id", "product_id")
-    return {item_key(article_id=a, product_id=p) for a, p in rows.distinct()}
+    return {item_key(article_id=a, product_id=p) for a, p in rows.order_by().distinct()}
 
 
 def customer_recent_items(customer: Customer) -> list[str]:

@@ -12,6 +12,9 @@ from apps.assistant.policy import NO_REPLY, PERSON_REPLY, YES_REPLY
 from apps.assistant.suggestion_services import message_intent_correct
 from apps.conversations.models import Message
 from apps.conversations.services import agent_message_post, message_annotate, message_post, survey_submit
+from apps.knowledge.models import Article
+from apps.recommendations.models import Interaction
+from tests.assistant.conftest import hit
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +161,17 @@ def test_denials_never_train_a_model(conversation):
     )
 
     assert [example.text for example in labelled_examples(kind=ModelKind.INTENT)] == ["where is my card"]
+
+
+@pytest.mark.parametrize(("reply", "action"), [(YES_REPLY, "helpful"), (NO_REPLY, "not_helpful")])
+def test_did_this_help_about_an_article_is_also_an_interaction_for_the_recommender(
+    models, say, conversation, reply, action
+):
+    article = Article.objects.create(title="Where is my new card?", slug="where-is-my-new-card", body="Five days.")
+    models.hits = [hit(article_id=article.pk)]
+    say(conversation, QUESTION)
+
+    say(conversation, reply)
+
+    recorded = Interaction.objects.values_list("customer_id", "article_id", "action", "source", "conversation_id")
+    assert list(recorded) == [(conversation.customer_id, article.pk, action, "widget", conversation.pk)]

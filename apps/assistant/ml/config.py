@@ -73,7 +73,9 @@ class RecommenderTrainingConfig:
     factors: int = 32
     epochs: int = 30  # passes over the positive interactions, each drawing one negative item per positive
     learning_rate: float = 0.02
-    regularisation: float = 1e-4
+    # L2 on the factors per example: customers have a median of about 11 interactions, and 1e-4 let BPR overfit
+    # them (bench-recommend: NDCG@10 +19 % over popularity at 1e-4, +42 % at 1e-2).
+    regularisation: float = 1e-2
     batch_size: int = 2048
     popularity_half_life_days: float = 30.0
     test_share: float = 0.2  # the latest interactions held out for the offline figures

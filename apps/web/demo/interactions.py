@@ -58,12 +58,13 @@ def _product_events(rng: random.Random, customer: Customer, products: list[Produ
         return []
     # The first products of a category are its best sellers: weights 1, 1/2, 1/3... (Zipf).
     weights = [1 / (rank + 1) for rank in range(len(products))]
-    rows = []
+    rows, bought = [], set()
     for _ in range(rng.randint(3, 12)):
         product = rng.choices(products, weights=weights)[0]
         when = now - timedelta(days=rng.uniform(0, SPAN_DAYS))
         rows.append(_event(customer, "view", when, product=product))
-        if rng.random() < 0.15:
+        if product.pk not in bought and rng.random() < 0.15:  # a product is bought once
+            bought.add(product.pk)
             rows.append(_event(customer, "purchase", when + timedelta(minutes=rng.uniform(1, 30)), product=product))
     return rows
 
