@@ -107,7 +107,9 @@ def training_examples_relabel(
     now, reviewer = timezone.now(), actor if actor is not None and actor.pk else None
     reviewed = {"status": TrainingExample.Status.ACCEPTED, "status_changed_at": now, "reviewed_by": reviewer}
     texts = set()
-    for example in examples.select_for_update().order_by("pk"):
+    # Locked by primary key: the admin's queryset joins the (nullable) reviewer, which FOR UPDATE refuses.
+    chosen = list(examples.values_list("pk", flat=True))
+    for example in TrainingExample.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
         kept, _ = TrainingExample.objects.update_or_create(
             kind=example.kind,
             text_sha256=example.text_sha256,

@@ -119,8 +119,10 @@ def test_an_agent_inserts_a_suggestion_sends_it_and_corrects_the_intent(live_ser
         ),
         "the correction in the transcript",
     )
-    assert list(TrainingExample.objects.values_list("text", "label", "status")) == [
-        (QUESTION, "lost_or_stolen_card", TrainingExample.Status.PENDING)
-    ]
+    # The suggestion used confirms the reading it was offered for; the correction gives the agent's label.
+    assert set(TrainingExample.objects.values_list("text", "label", "source", "signal", "status")) == {
+        (QUESTION, "card_arrival", "suggestion", "positive", TrainingExample.Status.PENDING),
+        (QUESTION, "lost_or_stolen_card", "agent_correction", "positive", TrainingExample.Status.PENDING),
+    }
     severe = [entry["message"] for entry in inbox.get_log("browser") if entry["level"] == "SEVERE"]
     assert [message for message in severe if "favicon.ico" not in message] == []
