@@ -7,13 +7,13 @@ from collections import defaultdict
 from datetime import datetime
 
 from apps.assistant.examples import labelled_examples
+from apps.assistant.ml.config import OUT_OF_SCOPE
 from apps.assistant.models import ModelKind
 from apps.assistant.recommending import Event, RecommenderData
 from apps.conversations.models import Message
 from apps.recommendations.selectors import catalogue_texts, interaction_rows
 
 INTENT_TEXTS = 20  # accepted examples per intent in its centroid, besides its name
-OUT_OF_SCOPE = "oos"
 
 
 def recommender_training_data() -> RecommenderData:

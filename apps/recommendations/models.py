@@ -81,3 +81,11 @@ class Interaction(models.Model):
 def item_key(*, article_id: int | None = None, product_id: int | None = None) -> str:
     """ "article:12" or "product:7": how the recommender names an item."""
     return f"article:{article_id}" if article_id is not None else f"product:{product_id}"
+
+
+def item_ids(key: str) -> tuple[int | None, int | None]:
+    """(article id, product id) of a key made by item_key; ValueError for anything else."""
+    kind, _, pk = key.partition(":")
+    if kind not in ("article", "product") or not pk.isdigit():
+        raise ValueError(f"not an item key: {key!r}")
+    return (int(pk), None) if kind == "article" else (None, int(pk))

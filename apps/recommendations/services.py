@@ -14,7 +14,7 @@ from apps.conversations.models import Conversation
 from apps.conversations.services import PostedMessage, agent_message_post
 from apps.customers.models import Customer
 from apps.knowledge.models import Article
-from apps.recommendations.models import Interaction, Product
+from apps.recommendations.models import Interaction, Product, item_ids
 from apps.recommendations.serving import recommendations_for
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of the host site and the desk differ a little
@@ -76,15 +76,16 @@ def interaction_record(
 
 
 def recommendations_shown(*, customer: Customer, items: list[str], source: str, conversation=None) -> int:
-    """Records that ``items`` were shown to ``customer`` (what the click-through rate divides by)."""
+    """Records that ``items`` (keys of items just ranked for ``customer``, so known to exist) were shown to them:
+    what the click-through rate divides by. One insert, no lookups."""
     rows = []
-    for item in items:
-        article, product = item_resolve(item)
+    for key in items:
+        article_id, product_id = item_ids(key)
         rows.append(
             Interaction(
                 customer=customer,
-                article=article,
-                product=product,
+                article_id=article_id,
+                product_id=product_id,
                 action=Interaction.Action.SHOWN,
                 source=source,
                 conversation=conversation,

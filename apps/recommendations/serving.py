@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from apps.assistant.ml.config import OUT_OF_SCOPE
 from apps.assistant.recommending import RecommenderModel
 from apps.assistant.serving import ChampionCache
 from apps.conversations.models import Message
 from apps.customers.models import Customer
 from apps.knowledge.models import Article
-from apps.recommendations.models import Interaction, Product, item_key
+from apps.recommendations.models import Interaction, Product, item_ids, item_key
 from apps.recommendations.selectors import items_recommendable
 
 RECOMMENDER_MODEL_NAME = "recommender"
@@ -78,7 +79,7 @@ def customer_recent_items(customer: Customer) -> list[str]:
 def customer_recent_intents(customer: Customer) -> list[str]:
     rows = (
         Message.objects.filter(conversation__customer=customer, role=Message.Role.CUSTOMER)
-        .exclude(intent__in=("", "oos"))
+        .exclude(intent__in=("", OUT_OF_SCOPE))
         .order_by("-created_at")
         .values_list("intent", flat=True)[:INTENTS]
     )
@@ -103,24 +104,19 @@ def items_popular(*, exclude: set[str], allowed: set[str], k: int) -> list[tuple
 
 
 def _hydrated(ranked: list[tuple[str, float]], *, why: str) -> list[Recommendation]:
-    ids = {"article": [], "product": []}
-    for key, _ in ranked:
-        kind, pk = key.split(":")
-        ids[kind].append(int(pk))
-    articles = Article.objects.in_bulk(ids["article"])
-    products = Product.objects.in_bulk(ids["product"])
+    keyed = [(item_ids(key), key, score) for key, score in ranked]
+    articles = Article.objects.in_bulk([article_id for (article_id, _), _, _ in keyed if article_id is not None])
+    products = Product.objects.in_bulk([product_id for (_, product_id), _, _ in keyed if product_id is not None])
     found = []
-    for key, score in ranked:
-        kind, pk = key.split(":")
-        if kind == "article" and int(pk) in articles:
-            article = articles[int(pk)]
+    for (article_id, product_id), key, score in keyed:
+        if article_id in articles:
+            article = articles[article_id]
             url = reverse("web:help-article", args=[article.slug])
-            found.append(Recommendation(key, kind, article.title, url, _summary(article.body), score, why))
-        elif kind == "product" and int(pk) in products:
-            product = products[int(pk)]
-            found.append(
-                Recommendation(key, kind, product.name, product.url, _summary(product.description), score, why)
-            )
+            found.append(Recommendation(key, "article", article.title, url, _summary(article.body), score, why))
+        elif product_id in products:
+            product = products[product_id]
+            summary = _summary(product.description)
+            found.append(Recommendation(key, "product", product.name, product.url, summary, score, why))
     return found
 
 

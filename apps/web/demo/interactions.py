@@ -6,6 +6,7 @@ import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from apps.assistant.ml.config import OUT_OF_SCOPE
 from apps.conversations.models import Message
 from apps.customers.models import Customer
 from apps.knowledge.models import Article
@@ -44,7 +45,7 @@ def interactions_ensure(*, seed: int, now: datetime) -> int:
 
 def _intents_asked(customers: list[Customer]) -> dict[int, list[str]]:
     rows = Message.objects.filter(conversation__customer__in=customers, role=Message.Role.CUSTOMER).exclude(
-        intent__in=("", "oos")
+        intent__in=("", OUT_OF_SCOPE)
     )
     asked: dict[int, list[str]] = defaultdict(list)
     for customer_id, intent in rows.values_list("conversation__customer_id", "intent"):
