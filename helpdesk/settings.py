@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.recommendations",
     "apps.reports",
     "apps.privacy",
+    "apps.oversight",
     "apps.web",
 ]
 

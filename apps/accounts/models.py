@@ -59,6 +59,13 @@ class AuditEvent(models.Model):
         CUSTOMER_ERASE = "customer_erase", "Customer erased"
         RETENTION_RUN = "retention_run", "Retention policy run"
         TRAINING_EXPORT = "training_export", "Training data exported"
+        TICKET_REASSIGN = "ticket_reassign", "Tickets reassigned in bulk"
+        TICKET_MERGE = "ticket_merge", "Tickets merged"
+        TICKET_STALE_CLOSE = "ticket_stale_close", "Stale pending tickets closed"
+        TICKET_EXPORT = "ticket_export", "Tickets exported"
+        CONVERSATION_REASSIGN = "conversation_reassign", "Conversations reassigned in bulk"
+        CONVERSATION_REVIEW = "conversation_review", "Conversation reviewed"
+        SLA_ESCALATION = "sla_escalation", "SLA breach escalated"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     actor = models.ForeignKey(

@@ -20,6 +20,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.customer": WORK,
         "tickets.ticket": WORK,
         "tickets.ticketchange": VIEW,
+        "tickets.slabreach": VIEW,
         "conversations.conversation": ("view", "change"),
         "conversations.message": ("view", "add"),
         "conversations.satisfactionsurvey": VIEW,
@@ -27,12 +28,19 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "knowledge.article": VIEW,
         "recommendations.product": VIEW,
         "accounts.team": VIEW,
+        # Their own reviews only (oversight.admin narrows the list), with the rubric they were scored on.
+        "oversight.conversationreview": VIEW,
+        "oversight.reviewcriterion": VIEW,
     },
     MANAGERS: {
         "customers.customer": VIEW,
         "tickets.ticket": VIEW,
         "tickets.ticketchange": VIEW,
         "tickets.slapolicy": ALL,
+        "tickets.businesscalendar": ALL,
+        "tickets.businesshours": ALL,
+        "tickets.holiday": ALL,
+        "tickets.slabreach": VIEW,
         "conversations.conversation": VIEW,
         "conversations.message": VIEW,
         "conversations.satisfactionsurvey": VIEW,
@@ -47,6 +55,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "assistant.suggestionuse": VIEW,
         # The reports' rollup, read-only in the admin; the report pages themselves check the role.
         "reports.conversationfact": VIEW,
+        # Team leads: the floor, reviews and the tickets' bulk actions (oversight.admin, tickets.admin).
+        "oversight.reviewcriterion": ALL,
+        "oversight.conversationreview": WORK,
     },
     ML_ADMINS: {
         "assistant.registeredmodel": ALL,

@@ -49,6 +49,8 @@ class ConversationFact(models.Model):
     suggestions_edited = models.PositiveIntegerField(default=0)
     suggestions_ignored = models.PositiveIntegerField(default=0)
     comment = models.TextField(blank=True, help_text="The survey's comment, kept for low ratings only.")
+    review_score = models.FloatField(null=True, blank=True, help_text="The mean of its reviews' scores, 1-5.")
+    sla_breaches = models.PositiveSmallIntegerField(default=0, help_text="SLA targets its ticket missed.")
     refreshed_at = models.DateTimeField()
 
     class Meta:
