@@ -334,3 +334,9 @@ HELPDESK_OPENAI_API_KEY = env_str("HELPDESK_OPENAI_API_KEY", "")
 HELPDESK_OPENAI_MODEL = env_str("HELPDESK_OPENAI_MODEL", "")
 # Seconds to wait for a whole answer before the bot falls back to the extractive one.
 HELPDESK_OPENAI_TIMEOUT = env_int("HELPDESK_OPENAI_TIMEOUT", 10)
+
+# Oversight (the admin's floor, SLA and bulk actions)
+# The admin's "Close stale pending tickets" closes pending tickets untouched for this many days.
+HELPDESK_STALE_PENDING_DAYS = env_int("HELPDESK_STALE_PENDING_DAYS", 7)
+# The floor flags a conversation whose ticket's next SLA target is due within this many minutes.
+HELPDESK_FLOOR_SLA_WARNING_MINUTES = env_int("HELPDESK_FLOOR_SLA_WARNING_MINUTES", 15)

@@ -1,5 +1,5 @@
 """Text a database can store: what the boundaries (websocket frames, import files, the API's JSON fields) check
-before they keep it."""
+before they keep it; and text a spreadsheet opens without running it (CSV exports)."""
 
 import re
 from typing import Any
@@ -26,3 +26,15 @@ def json_is_storable(value: Any) -> bool:
         elif isinstance(item, str) and not text_is_storable(item):
             return False
     return True
+
+
+# A spreadsheet runs a cell that starts like a formula; customers write the text. Numbers stay numbers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` for a CSV export: text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell

@@ -37,3 +37,23 @@ def audit_record(
         detail=detail or {},
         ip_address=ip_address or None,
     )
+
+
+def audit_record_many(
+    *, action: str, actor: AbstractBaseUser | None, targets: list[models.Model], detail: dict[str, Any] | None = None
+) -> list[AuditEvent]:
+    """``audit_record`` for each of ``targets`` in one insert (an export of a thousand tickets: one query)."""
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=action,
+                actor=actor if actor is not None and actor.pk else None,
+                actor_name=actor.get_username() if actor is not None and actor.pk else "",
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                target_name=str(target)[:200],
+                detail=detail or {},
+            )
+            for target in targets
+        ]
+    )

@@ -5,11 +5,13 @@ from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.accounts.selectors import work_scope
 from apps.conversations.models import CannedReply, Conversation, Message, SatisfactionSurvey
 from apps.conversations.services import conversation_close
+from apps.tickets.sla_selectors import ticket_breach_list
 
 
 class _ViewOnly:
@@ -74,7 +76,7 @@ class TranscriptInline(_ViewOnly, admin.TabularInline):
         return format_html('<span title="{}">{}</span>', message.decision_reason, message.get_decision_display())
 
 
-_ROUTING_FIELDS = ("customer_link", "channel", "state", "team", "assignee", "ticket_link")
+_ROUTING_FIELDS = ("customer_link", "channel", "state", "team", "assignee", "ticket_link", "ticket_breaches")
 _TIMELINE_FIELDS = ("created_at", "last_message_at", "handoff_requested_at", "first_agent_response_at", "closed_at")
 
 
@@ -147,6 +149,16 @@ class ConversationAdmin(admin.ModelAdmin):
             return None
         url = reverse("admin:tickets_ticket_change", args=[conversation.ticket_id])
         return format_html('<a href="{}">{}</a>', url, conversation.ticket)
+
+    @admin.display(description="SLA breaches")
+    def ticket_breaches(self, conversation: Conversation) -> str | None:
+        if conversation.ticket_id is None:
+            return None
+        breaches = ticket_breach_list(ticket_id=conversation.ticket_id)
+        overdue = (
+            (breach.get_kind_display(), formats.localize(timezone.localtime(breach.due_at))) for breach in breaches
+        )
+        return format_html_join(mark_safe("<br>"), "{} overdue since {}", overdue) or None
 
     @admin.display(description="survey")
     def survey_display(self, conversation: Conversation) -> str:

@@ -535,3 +535,8 @@ class InboxConsumer(ChatConsumer):
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "presence", "agent": event["agent"]})
+
+    async def chat_sla_breach(self, event: dict[str, Any]) -> None:
+        breach = event["breach"]
+        if self.work_scope.allows(team_id=breach["team"], assignee_id=breach["assignee"]):
+            await self.send_json({"type": "sla.breach", "breach": breach})

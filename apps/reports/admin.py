@@ -20,6 +20,8 @@ class ConversationFactAdmin(admin.ModelAdmin):
         "first_response_seconds",
         "rating",
         "predicted_satisfaction",
+        "review_score",
+        "sla_breaches",
     ]
     list_filter = ["channel", "handed_over", "contained_by_bot", "rating", "team"]
     search_fields = ["intent", "comment"]

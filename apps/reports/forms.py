@@ -6,15 +6,8 @@ from django import forms
 from django.utils import timezone
 
 from apps.conversations.models import Conversation
-from apps.reports.selectors import (
-    Dimension,
-    LeaderboardSort,
-    Period,
-    ReportFilters,
-    report_agent_choices,
-    report_intent_choices,
-    report_team_choices,
-)
+from apps.reports.filter_choices import report_agent_choices, report_intent_choices, report_team_choices
+from apps.reports.selectors import Dimension, LeaderboardSort, Period, ReportFilters
 
 DEFAULT_DAYS = 30
 ANY = ("", "Any")

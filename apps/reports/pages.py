@@ -211,6 +211,7 @@ class ReportPage:
         return [
             {"label": "Conversations", "value": str(s.conversations), "note": "closed"},
             {"label": "CSAT", "value": _percent(s.csat), "note": f"{s.rated} rated{mean}"},
+            {"label": "Review score", "value": _mean(s.review_score), "note": f"{s.reviewed} reviewed by team leads"},
             {"label": "Response rate", "value": _percent(s.response_rate), "note": f"of {s.handed_over} handed over"},
             {
                 "label": "First response (median)",
@@ -222,6 +223,7 @@ class ReportPage:
                 "value": _duration(s.resolution_median),
                 "note": f"p90 {_duration(s.resolution_p90)}",
             },
+            {"label": "SLA breaches", "value": str(s.sla_breaches), "note": "targets missed by their tickets"},
             {
                 "label": "Bot containment",
                 "value": _percent(s.containment_rate),
@@ -267,6 +269,10 @@ class ReportPage:
 
 def _percent(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.1f} %"
+
+
+def _mean(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} / 5"
 
 
 def _duration(seconds: float | None) -> str:

@@ -10,6 +10,10 @@ in which it started, in the desk's time zone):
 - Handoff rate: the share handed over (a handoff was requested or an agent took the conversation);
   bot containment: the share closed without either (the two add up to 1).
 - Suggestion acceptance: (used + edited) / all outcomes of the suggested replies in those conversations.
+- Review score: the mean, over the reviewed conversations, of each one's review score (the mean of its team
+  leads' reviews, 1-5), so a conversation reviewed twice weighs as much as one reviewed once. It is filed under
+  the conversation's agent (its assignee), like every other figure.
+- SLA breaches: the targets (first response, resolution) the conversations' tickets missed, added up.
 """
 
 from collections.abc import Iterable
@@ -20,7 +24,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, TextChoices, Value, When
 
-from apps.accounts.models import AgentProfile, Team
+from apps.accounts.models import Team
 from apps.conversations.models import Conversation
 from apps.reports.models import ConversationFact
 from apps.reports.percentiles import percentiles_grouped
@@ -45,8 +49,10 @@ class Period(TextChoices):
 class LeaderboardSort(TextChoices):
     CONVERSATIONS = "conversations", "Conversations"
     CSAT = "csat", "CSAT"
+    REVIEW_SCORE = "review_score", "Review score"
     FIRST_RESPONSE = "first_response", "Median first response"
     ACCEPTANCE = "acceptance", "Suggestion acceptance"
+    SLA_BREACHES = "sla_breaches", "SLA breaches"
     NAME = "name", "Name"
 
 
@@ -96,6 +102,9 @@ class Figures:
     resolution_p90: float | None
     suggestions: int
     suggestion_acceptance: float | None
+    reviewed: int
+    review_score: float | None
+    sla_breaches: int
 
 
 @dataclass(frozen=True)
@@ -158,13 +167,16 @@ def _aggregates() -> dict[str, Any]:
         "used": Sum("suggestions_used"),
         "edited": Sum("suggestions_edited"),
         "ignored": Sum("suggestions_ignored"),
+        "reviewed": Count("review_score"),
+        "review_sum": Sum("review_score"),
+        "sla_breaches": Sum("sla_breaches"),
     }
 
 
 _SUMMED = tuple(_aggregates())
 
 
-def _added(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+def _added(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     totals = dict.fromkeys(_SUMMED, 0)
     for row in rows:
         for name in _SUMMED:
@@ -172,11 +184,11 @@ def _added(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
     return totals
 
 
-def _share(part: int, whole: int) -> float | None:
+def _share(part: float, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _figures(key: Any, label: str, totals: dict[str, int], timed: dict[str, float | None]) -> Figures:
+def _figures(key: Any, label: str, totals: dict[str, Any], timed: dict[str, float | None]) -> Figures:
     accepted = totals["used"] + totals["edited"]
     suggestions = accepted + totals["ignored"]
     return Figures(
@@ -196,6 +208,9 @@ def _figures(key: Any, label: str, totals: dict[str, int], timed: dict[str, floa
         resolution_p90=timed.get("resolution_seconds_p90"),
         suggestions=suggestions,
         suggestion_acceptance=_share(accepted, suggestions),
+        reviewed=totals["reviewed"],
+        review_score=_share(totals["review_sum"], totals["reviewed"]),
+        sla_breaches=totals["sla_breaches"],
     )
 
 
@@ -353,8 +368,10 @@ def leaderboard_sorted(by_agent: list[Figures], *, sort: str, descending: bool) 
     value_of = {
         LeaderboardSort.CONVERSATIONS: lambda f: f.conversations,
         LeaderboardSort.CSAT: lambda f: f.csat,
+        LeaderboardSort.REVIEW_SCORE: lambda f: f.review_score,
         LeaderboardSort.FIRST_RESPONSE: lambda f: f.first_response_median,
         LeaderboardSort.ACCEPTANCE: lambda f: f.suggestion_acceptance,
+        LeaderboardSort.SLA_BREACHES: lambda f: f.sla_breaches,
         LeaderboardSort.NAME: lambda f: f.label.casefold(),
     }[LeaderboardSort(sort)]
     agents = sorted((f for f in by_agent if f.key is not None), key=lambda f: f.label.casefold())
@@ -463,33 +480,3 @@ def _agent_label(row: dict[str, Any]) -> str:
 
 def _channel_label(channel: str) -> str:
     return str(Conversation.Channel(channel).label) if channel in Conversation.Channel.values else channel
-
-
-# --- What the filters offer ---------------------------------------------------------------------------
-
-
-def report_team_choices() -> list[tuple[int, str]]:
-    return list(Team.objects.order_by("name").values_list("pk", "name"))
-
-
-def report_agent_choices() -> list[tuple[int, str]]:
-    """Every agent with a profile, by name. One query."""
-    rows = AgentProfile.objects.order_by("user__username").values(
-        "user_id", "display_name", "user__first_name", "user__last_name", "user__username"
-    )
-    choices = [
-        (
-            row["user_id"],
-            row["display_name"]
-            or f"{row['user__first_name']} {row['user__last_name']}".strip()
-            or row["user__username"],
-        )
-        for row in rows
-    ]
-    return sorted(choices, key=lambda choice: choice[1].casefold())
-
-
-def report_intent_choices() -> list[str]:
-    """The intents that appear in the facts, sorted. One query."""
-    intents = ConversationFact.objects.exclude(intent="").order_by("intent").values_list("intent", flat=True)
-    return list(intents.distinct())

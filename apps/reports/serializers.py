@@ -75,6 +75,11 @@ class FiguresSerializer(serializers.Serializer):
     resolution_p90 = serializers.FloatField(read_only=True, allow_null=True)
     suggestions = serializers.IntegerField(read_only=True)
     suggestion_acceptance = serializers.FloatField(read_only=True, allow_null=True)
+    reviewed = serializers.IntegerField(read_only=True, help_text="Conversations reviewed by a team lead.")
+    review_score = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Mean of the reviewed conversations' review scores (1-5)."
+    )
+    sla_breaches = serializers.IntegerField(read_only=True, help_text="SLA targets their tickets missed.")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

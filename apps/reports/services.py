@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.assistant.models import SuggestionUse
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
+from apps.oversight.models import ConversationReview
 from apps.reports.models import ConversationFact
+from apps.tickets.models import SLABreach
 
 # Conversations refreshed per round of queries: a few queries per batch, whatever its size.
 REFRESH_BATCH_SIZE = 2000
@@ -39,8 +42,9 @@ def conversation_facts_refresh(*, conversation_ids: Iterable[int]) -> int:
 
 
 def conversation_facts_refresh_stale(*, everything: bool = False) -> int:
-    """Refresh the facts of closed conversations that have none, or changed (closed again, rated, re-rated)
-    after their facts were written; with ``everything``, of every closed conversation. Returns the count."""
+    """Refresh the facts of closed conversations that have none, or changed (closed again, rated, re-rated,
+    reviewed, their ticket's SLA breached) after their facts were written; with ``everything``, of every closed
+    conversation. Returns the count."""
     closed = Conversation.objects.filter(state=Conversation.State.CLOSED, closed_at__isnull=False)
     if not everything:
         closed = closed.filter(_stale_condition())
@@ -49,10 +53,44 @@ def conversation_facts_refresh_stale(*, everything: bool = False) -> int:
 
 
 def _stale_condition() -> Q:
-    # A conversation's updated_at moves with every save (closing included); a survey's with every answer.
-    # Comparing with the fact's own refreshed_at needs no "last run" bookkeeping and heals a missed run.
+    # A conversation's updated_at moves with every save (closing included); a survey's with every answer, a
+    # review's with every submission; a breach is stamped when detected (its ticket may stay open after the
+    # chat closed). Comparing with the fact's own refreshed_at needs no "last run" bookkeeping and heals a
+    # missed run. EXISTS rather than joins: a conversation with several reviews must come out once.
     refreshed = "report_fact__refreshed_at"
-    return Q(report_fact__isnull=True) | Q(updated_at__gt=F(refreshed)) | Q(survey__updated_at__gt=F(refreshed))
+    reviewed = ConversationReview.objects.filter(conversation_id=OuterRef("pk"), updated_at__gt=OuterRef(refreshed))
+    breached = SLABreach.objects.filter(ticket_id=OuterRef("ticket_id"), detected_at__gt=OuterRef(refreshed))
+    return (
+        Q(report_fact__isnull=True)
+        | Q(updated_at__gt=F(refreshed))
+        | Q(survey__updated_at__gt=F(refreshed))
+        | Q(Exists(reviewed))
+        | Q(Exists(breached))
+    )
+
+
+def _review_score() -> Subquery:
+    """The mean of the conversation's reviews' scores (None without any), as a subquery of the conversations'
+    query: no query of its own, so a batch costs the same number of queries as before reviews existed."""
+    means = (
+        ConversationReview.objects.filter(conversation_id=OuterRef("pk"))
+        .order_by()
+        .values("conversation_id")
+        .annotate(mean=Avg("score"))
+        .values("mean")
+    )
+    return Subquery(means)
+
+
+def _sla_breaches() -> Coalesce:
+    counts = (
+        SLABreach.objects.filter(ticket_id=OuterRef("ticket_id"))
+        .order_by()
+        .values("ticket_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts), 0)
 
 
 def _batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -67,7 +105,12 @@ def _batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
 
 
 def _refresh_batch(ids: list[int], *, now: datetime) -> list[ConversationFact]:
-    conversations = list(Conversation.objects.filter(pk__in=ids).select_related("survey").order_by("pk"))
+    conversations = list(
+        Conversation.objects.filter(pk__in=ids)
+        .select_related("survey")
+        .annotate(review_mean=_review_score(), sla_breach_count=_sla_breaches())
+        .order_by("pk")
+    )
     closed = [c for c in conversations if c.state == Conversation.State.CLOSED and c.closed_at is not None]
     closed_ids = [c.pk for c in closed]
     messages = _messages_read([c.pk for c in closed])
@@ -196,5 +239,7 @@ def _fact(
         suggestions_edited=suggestions.get(SuggestionUse.Outcome.EDITED, 0),
         suggestions_ignored=suggestions.get(SuggestionUse.Outcome.IGNORED, 0),
         comment=survey.comment if survey is not None and low else "",
+        review_score=conversation.review_mean,
+        sla_breaches=conversation.sla_breach_count,
         refreshed_at=now,
     )

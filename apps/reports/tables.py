@@ -2,7 +2,7 @@
 CSV by the table's "CSV" link (same filters), so an export holds exactly the rows the page shows.
 
 Cells are plain, machine-readable text: shares in percent with one decimal, durations in minutes with one
-decimal, means with two, empty where there is nothing to measure.
+decimal, means (ratings, review scores) with two, empty where there is nothing to measure.
 """
 
 from dataclasses import dataclass, field
@@ -17,13 +17,16 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 FIGURE_COLUMNS = (
     ("conversations", "Conversations"),
     ("csat", "CSAT (%)"),
+    ("review_score", "Review score"),
     ("mean_rating", "Mean rating"),
     ("rated", "Rated"),
+    ("reviewed", "Reviewed"),
     ("response_rate", "Response rate (%)"),
     ("first_response_median", "First response, median (min)"),
     ("first_response_p90", "First response, p90 (min)"),
     ("resolution_median", "Resolution, median (min)"),
     ("resolution_p90", "Resolution, p90 (min)"),
+    ("sla_breaches", "SLA breaches"),
     ("handoff_rate", "Handoff rate (%)"),
     ("containment_rate", "Bot containment (%)"),
     ("suggestion_acceptance", "Suggestion acceptance (%)"),
@@ -32,8 +35,10 @@ LEADERBOARD_COLUMNS = (
     ("name", "Agent"),
     ("conversations", "Conversations"),
     ("csat", "CSAT (%)"),
+    ("review_score", "Review score"),
     ("first_response", "First response, median (min)"),
     ("acceptance", "Suggestion acceptance (%)"),
+    ("sla_breaches", "SLA breaches"),
 )
 
 
@@ -70,6 +75,7 @@ def figure_cells(figures: Figures) -> list[str]:
     formats = {
         "csat": percent,
         "mean_rating": mean,
+        "review_score": mean,
         "response_rate": percent,
         "handoff_rate": percent,
         "containment_rate": percent,
@@ -114,8 +120,10 @@ def leaderboard_table(rows: list[Figures]) -> ReportTable:
                 agent.label,
                 str(agent.conversations),
                 percent(agent.csat),
+                mean(agent.review_score),
                 minutes(agent.first_response_median),
                 percent(agent.suggestion_acceptance),
+                str(agent.sla_breaches),
             ]
             for agent in rows
         ],

@@ -4,7 +4,6 @@ Anonymous users go to the login page; a logged-in user without the right role ge
 """
 
 import csv
-import re
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,10 +13,7 @@ from django.views.decorators.http import require_GET
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import MANAGERS
 from apps.reports.pages import ReportPage, ReportScope, scope_agent, scope_dashboard
-
-# A spreadsheet runs a cell that starts like a formula; customers write the comments. Numbers stay numbers.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+from helpdesk.text import spreadsheet_safe
 
 
 @require_GET
@@ -81,11 +77,5 @@ def _csv(request: HttpRequest, scope: ReportScope, table_name: str) -> HttpRespo
     response["Content-Disposition"] = f'attachment; filename="{table.name}-{span}.csv"'
     writer = csv.writer(response)
     writer.writerow(table.headers)
-    writer.writerows([_spreadsheet_safe(cell) for cell in row] for row in table.rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in table.rows)
     return response
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell

@@ -9,16 +9,28 @@ from django.utils.html import format_html_join
 
 from apps.accounts.selectors import work_scope
 from apps.conversations.selectors import conversation_list
+from apps.tickets.admin_actions import TicketLeadActions
 from apps.tickets.models import SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import EDITABLE_FIELDS, ticket_assign, ticket_create, ticket_set_status, ticket_update
+from apps.tickets.sla_admin import SLABreachInline, SLAPolicyForm
 from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
-    list_display = ("name", "priority", "team", "first_response_minutes", "resolution_minutes", "is_active")
-    list_filter = ("is_active", "priority", "team")
-    list_select_related = ("team",)
+    form = SLAPolicyForm
+    list_display = (
+        "name",
+        "priority",
+        "team",
+        "first_response_minutes",
+        "resolution_minutes",
+        "calendar",
+        "escalation_team",
+        "is_active",
+    )
+    list_filter = ("is_active", "priority", "team", "calendar")
+    list_select_related = ("team", "calendar", "escalation_team")
     search_fields = ("name",)
 
 
@@ -56,12 +68,12 @@ _SERVICE_LEVEL_FIELDS = (
     "resolved_at",
     "closed_at",
 )
-_RECORD_FIELDS = ("created_at", "updated_at", "conversation_links")
+_RECORD_FIELDS = ("created_at", "updated_at", "conversation_links", "merged_into", "merged_ticket_links")
 _COMPUTED_FIELDS = (*_SERVICE_LEVEL_FIELDS, *_RECORD_FIELDS)
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(TicketLeadActions, admin.ModelAdmin):
     form = TicketAdminForm
     list_display = (
         "id",
@@ -81,8 +93,8 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("id__exact", "subject", "description", "intent", "customer__name", "customer__email")
     date_hierarchy = "created_at"
     autocomplete_fields = ("customer",)
-    inlines = (TicketChangeInline,)
-    actions = ("mark_resolved", "close", "reopen", "assign_to_me")
+    inlines = (SLABreachInline, TicketChangeInline)
+    actions = ("mark_resolved", "close", "reopen", "assign_to_me", *TicketLeadActions.lead_actions)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         # An agent works on their teams' tickets, unrouted ones and theirs (accounts.selectors.WorkScope).
@@ -136,6 +148,18 @@ class TicketAdmin(admin.ModelAdmin):
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE_FIELDS}
         # ticket_update re-reads the row under a lock and compares with the stored values, not the form's.
         ticket_update(ticket=obj, actor=request.user, comment=form.cleaned_data.get("change_comment", ""), **changes)
+
+    @admin.display(description="merged into this one")
+    def merged_ticket_links(self, ticket: Ticket) -> str | None:
+        links = format_html_join(
+            ", ",
+            '<a href="{}">#{}</a>',
+            (
+                (reverse("admin:tickets_ticket_change", args=[pk]), pk)
+                for pk in ticket.merged_tickets.values_list("pk", flat=True)
+            ),
+        )
+        return links or None
 
     @admin.display(description="conversations")
     def conversation_links(self, ticket: Ticket) -> str | None:

@@ -1,5 +1,6 @@
 """Every write to a ticket goes through here and leaves one TicketChange row per changed field."""
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,9 @@ from apps.accounts.models import Team
 from apps.customers.models import Customer
 from apps.tickets.models import Priority, Ticket, TicketChange
 from apps.tickets.selectors import sla_policy_for
+from apps.tickets.sla import CalendarWithoutWorkingTime, sla_due_times
+
+logger = logging.getLogger(__name__)
 
 # Fields a caller may change with ticket_update; timestamps and SLA follow from them.
 EDITABLE_FIELDS = ("subject", "description", "status", "priority", "team", "assignee", "intent")
@@ -31,8 +35,14 @@ def _apply_sla(ticket: Ticket, *, start: datetime) -> None:
         ticket.first_response_due_at = None
         ticket.resolution_due_at = None
         return
-    ticket.first_response_due_at = start + timedelta(minutes=policy.first_response_minutes)
-    ticket.resolution_due_at = start + timedelta(minutes=policy.resolution_minutes)
+    try:
+        ticket.first_response_due_at, ticket.resolution_due_at = sla_due_times(policy=policy, start=start)
+    except CalendarWithoutWorkingTime as exc:
+        # Someone emptied the policy's calendar: the customer's ticket is still created (a handoff must not
+        # fail on back-office settings), with targets on the wall clock until the calendar is mended.
+        logger.error("SLA policy %r: %s Counting ticket #%s's targets around the clock.", policy.name, exc, ticket.pk)
+        ticket.first_response_due_at = start + timedelta(minutes=policy.first_response_minutes)
+        ticket.resolution_due_at = start + timedelta(minutes=policy.resolution_minutes)
 
 
 @transaction.atomic

@@ -91,6 +91,7 @@
     lastTypingSentAt: 0,
     typingTimer: null,
     alertTimer: null,
+    breaches: new Map(), // conversation id -> the label of its ticket's SLA breach (sla.breach frames)
   };
   const baseTitle = document.title;
   const openId = () => (state.open ? state.open.id : null);
@@ -311,6 +312,8 @@
     }
     if (summary.at_risk) meta.append(" ", element("span", "inbox-item__risk", "At risk"));
     item.classList.toggle("is-at-risk", Boolean(summary.at_risk));
+    const breach = state.breaches.get(summary.id);
+    if (breach) meta.append(" ", element("span", "inbox-item__risk inbox-item__sla", breach));
     renderBadge(item, summary);
   }
 
@@ -831,6 +834,18 @@
     showAlert(detail);
   }
 
+  const BREACH_LABELS = { first_response: "SLA: first response overdue", resolution: "SLA: resolution overdue" };
+
+  function onSlaBreach(frame) {
+    const breach = frame.breach;
+    if (!breach || typeof breach.ticket !== "number") return;
+    const label = BREACH_LABELS[breach.kind] || "SLA overdue";
+    announce("Ticket #" + breach.ticket + " " + String(breach.subject || "") + ": " + label);
+    if (typeof breach.conversation !== "number") return;
+    state.breaches.set(breach.conversation, label);
+    renderList();
+  }
+
   const handlers = {
     "inbox.snapshot": onSnapshot,
     "conversation.updated": onConversationUpdated,
@@ -839,6 +854,7 @@
     "message.ack": onAck,
     "resume.done": onResumeDone,
     "intent.labels": onIntentLabels,
+    "sla.breach": onSlaBreach,
     typing: showTyping,
     presence: (frame) => {
       const agent = frame.agent;

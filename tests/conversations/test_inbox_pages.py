@@ -371,6 +371,8 @@ SCENARIO_JS = """
     push({type: "conversation.updated", conversation: {
       id: 999999, url: "javascript:alert(1)", customer: {id: 9, name: "<b>Newbie</b>", email: ""}, state: "waiting",
       team: null, assignee: null, last_seq: 2, last_message_at: now, waiting_since: now, preview: "help"}});
+    push({type: "sla.breach", breach: {id: 1, ticket: 7, kind: "first_response", due_at: now, conversation: 999999,
+      team: null, assignee: null, subject: "<i>late</i>"}});
     push({type: "typing", conversation: C, role: "customer"});
     results.typing = document.getElementById("inbox-typing").textContent;
     document.getElementById("inbox-resolve").click();
@@ -455,6 +457,8 @@ def test_the_page_script_follows_the_protocol(client, agent_alice, conversation,
     assert 'href="/inbox/999999/"' in waiting
     assert "&lt;b&gt;Newbie&lt;/b&gt;" in waiting
     assert 'data-unread="2"' in waiting
+    assert '<span class="inbox-item__risk inbox-item__sla">SLA: first response overdue</span>' in waiting
+    assert "Ticket #7 &lt;i&gt;late&lt;/i&gt;: SLA: first response overdue" in dom  # announced, as text
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,9 @@ def test_the_summary_in_numbers(manager_maria, desk):
         "resolution_p90": pytest.approx(1560.0),
         "suggestions": 4,
         "suggestion_acceptance": 0.5,
+        "reviewed": 0,
+        "review_score": None,
+        "sla_breaches": 0,
     }
 
 

@@ -99,11 +99,34 @@ def test_the_dashboard_shows_every_figure(client, manager_maria, desk):
 
     tables = page_tables(response.content.decode())
     assert set(tables) == set(DASHBOARD_TABLES)
-    assert tables["summary"]["headers"][:4] == ["Conversations of", "Conversations", "CSAT (%)", "Mean rating"]
-    # CSAT, mean, rated, response rate, first response median/p90, resolution median/p90 (min), handoff,
-    # containment, suggestion acceptance.
+    assert tables["summary"]["headers"][:5] == [
+        "Conversations of",
+        "Conversations",
+        "CSAT (%)",
+        "Review score",
+        "Mean rating",
+    ]
+    # CSAT, review score (nobody reviewed), mean, rated, reviewed, response rate, first response median/p90,
+    # resolution median/p90 (min), SLA breaches, handoff, containment, suggestion acceptance.
     assert tables["summary"]["rows"] == [
-        ["All conversations", "5", "50.0", "3.50", "4", "75.0", "2.0", "4.4", "15.0", "26.0", "80.0", "20.0", "50.0"]
+        [
+            "All conversations",
+            "5",
+            "50.0",
+            "",
+            "3.50",
+            "4",
+            "0",
+            "75.0",
+            "2.0",
+            "4.4",
+            "15.0",
+            "26.0",
+            "0",
+            "80.0",
+            "20.0",
+            "50.0",
+        ]
     ]
     assert [row[:2] for row in tables["periods"]["rows"]] == [
         ["2026-03-02", "2"],
@@ -112,9 +135,18 @@ def test_the_dashboard_shows_every_figure(client, manager_maria, desk):
         ["2026-03-05", "2"],
     ]
     assert [row[0] for row in tables["breakdown"]["rows"]] == ["(no agent)", "alice", "bob"]
+    assert tables["leaderboard"]["headers"] == [
+        "Agent",
+        "Conversations",
+        "CSAT (%)",
+        "Review score",
+        "First response, median (min)",
+        "Suggestion acceptance (%)",
+        "SLA breaches",
+    ]
     assert tables["leaderboard"]["rows"] == [
-        ["alice", "2", "50.0", "1.5", "100.0"],
-        ["bob", "1", "100.0", "5.0", "0.0"],
+        ["alice", "2", "50.0", "", "1.5", "100.0", "0"],
+        ["bob", "1", "100.0", "", "5.0", "0.0", "0"],
     ]
     assert tables["heatmap"]["rows"][0][10] == "1"  # Monday, 09:00 (after the weekday column)
     content = response.content.decode()

@@ -32,6 +32,8 @@ def form_data(ticket: Ticket, **changes) -> dict:
         "change_comment": "",
         "changes-TOTAL_FORMS": ticket.changes.count(),
         "changes-INITIAL_FORMS": ticket.changes.count(),
+        "sla_breaches-TOTAL_FORMS": ticket.sla_breaches.count(),
+        "sla_breaches-INITIAL_FORMS": ticket.sla_breaches.count(),
     }
     return {**data, **changes}
 
@@ -112,6 +114,8 @@ def test_adding_a_ticket_goes_through_ticket_create(client, agent_alice, custome
             "intent": "",
             "changes-TOTAL_FORMS": 0,
             "changes-INITIAL_FORMS": 0,
+            "sla_breaches-TOTAL_FORMS": 0,
+            "sla_breaches-INITIAL_FORMS": 0,
         },
     )
 

@@ -18,8 +18,9 @@ from apps.conversations.models import CannedReply, Conversation, Message, Satisf
 from apps.customers.models import Customer
 from apps.knowledge.models import Article, ArticleRevision
 from apps.recommendations.models import Interaction, Product
-from apps.tickets.models import SLAPolicy, Ticket, TicketChange
+from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import ticket_assign, ticket_create, ticket_record_first_response, ticket_set_status
+from apps.tickets.sla import sla_due_times
 from apps.web.demo.catalogue import SAMPLE_UTTERANCES, intent_profiles
 from apps.web.demo.history import ticket_audit_rows
 from apps.web.demo.plans import PlannedTicket
@@ -36,6 +37,9 @@ DEMO_MODELS = (
     Team,
     AgentProfile,
     SLAPolicy,
+    BusinessCalendar,
+    BusinessHours,
+    Holiday,
     Article,
     ArticleRevision,
     Product,
@@ -69,7 +73,17 @@ def test_small_seed_creates_what_it_says(settings):
     assert set(Conversation.objects.values_list("state", flat=True)) == set(Conversation.State.values)
     assert set(Conversation.objects.values_list("channel", flat=True)) == {"widget", "email"}
     assert Team.objects.filter(is_default=True).count() == 1
-    assert SLAPolicy.objects.filter(team=None, is_active=True).count() == 4
+    office = BusinessCalendar.objects.get(name="Office hours")
+    assert dict(SLAPolicy.objects.filter(team=None, is_active=True).values_list("priority", "calendar")) == {
+        "urgent": None,
+        "high": None,
+        "normal": office.pk,
+        "low": office.pk,
+    }
+    assert [str(hours) for hours in office.hours.all()] == [
+        f"{day} 09:00-17:00" for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+    ]
+    assert office.holidays.count() == 6
     assert 25 <= Article.objects.count() <= 40
     assert Product.objects.count() >= 10
     assert 5 <= CannedReply.objects.count() <= 8
@@ -144,6 +158,10 @@ def test_seeded_history_is_consistent():
             conversation.first_agent_response_at,
         )
         assert ticket.changes.first().field == "created"
+        # Due times as ticket_create counts them: office hours for normal and low.
+        assert (ticket.first_response_due_at, ticket.resolution_due_at) == sla_due_times(
+            policy=ticket.sla_policy, start=ticket.created_at
+        )
         if conversation.state == Conversation.State.CLOSED:
             assert ticket.resolved_at == conversation.closed_at
     # Ratings are 1-5, on closed conversations, after they closed.

@@ -9,7 +9,7 @@ the planned moments back afterwards.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractUser
 
@@ -17,6 +17,7 @@ from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.customers.models import Customer
 from apps.tickets.models import SLAPolicy, Ticket, TicketChange
 from apps.tickets.selectors import sla_policy_for
+from apps.tickets.sla import WorkingWeek, sla_due_times, working_week
 from apps.web.demo.backdate import fields_write
 from apps.web.demo.dialogues import AUTO_CLOSE_AFTER
 from apps.web.demo.plans import PlannedConversation, PlannedTicket
@@ -102,7 +103,9 @@ def _surveys_insert(plans: list[PlannedConversation], conversations: list[Conver
     return len(surveys)
 
 
-def _ticket(planned: PlannedTicket, *, customer: Customer, policy: SLAPolicy | None) -> Ticket:
+def _ticket(
+    planned: PlannedTicket, *, customer: Customer, policy: SLAPolicy | None, weeks: dict[int, WorkingWeek]
+) -> Ticket:
     """The ticket as it stands at the end of its plan, with the SLA ticket_create would have applied."""
     ticket = Ticket(
         customer=customer,
@@ -119,8 +122,9 @@ def _ticket(planned: PlannedTicket, *, customer: Customer, policy: SLAPolicy | N
         closed_at=planned.closed_at,
     )
     if policy is not None:
-        ticket.first_response_due_at = planned.created_at + timedelta(minutes=policy.first_response_minutes)
-        ticket.resolution_due_at = planned.created_at + timedelta(minutes=policy.resolution_minutes)
+        ticket.first_response_due_at, ticket.resolution_due_at = sla_due_times(
+            policy=policy, start=planned.created_at, week=weeks.get(policy.calendar_id)
+        )
     return ticket
 
 
@@ -132,9 +136,15 @@ def _tickets_insert(plans: list[PlannedConversation]) -> dict[int, Ticket]:
         key = (ticket.priority, ticket.team.pk)
         if key not in policies:
             policies[key] = sla_policy_for(priority=ticket.priority, team=ticket.team)
+    # Each calendar read once, not twice per ticket.
+    weeks = {
+        policy.calendar_id: working_week(policy.calendar)
+        for policy in policies.values()
+        if policy is not None and policy.calendar_id is not None
+    }
     tickets = Ticket.objects.bulk_create(
         [
-            _ticket(ticket, customer=plan.customer, policy=policies[ticket.priority, ticket.team.pk])
+            _ticket(ticket, customer=plan.customer, policy=policies[ticket.priority, ticket.team.pk], weeks=weeks)
             for plan, ticket in planned
         ],
         batch_size=BATCH_SIZE,

@@ -31,6 +31,7 @@ from apps.web.demo.staff import (
     DEMO_LOGINS,
     demo_logins_ensure,
     floor_agents_ensure,
+    office_calendar_ensure,
     sla_policies_ensure,
     team_rosters,
     teams_ensure,
@@ -70,7 +71,7 @@ def demo_seed(
         raise ValueError(f"Seed at least 1 customer and {MIN_CONVERSATIONS} conversations")
     now = now or timezone.now()
     teams = teams_ensure(profiles=intent_profiles())
-    sla_policies_ensure()
+    sla_policies_ensure(calendar=office_calendar_ensure(year=now.year))
     logins, passwords = demo_logins_ensure(teams=teams, reset_passwords=reset_passwords)
     floor = floor_agents_ensure(teams=teams)
     articles_ensure()

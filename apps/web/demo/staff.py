@@ -3,7 +3,9 @@
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
@@ -11,7 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from apps.accounts.models import AgentProfile, Team
 from apps.accounts.roles import AGENTS, MANAGERS, ML_ADMINS
 from apps.accounts.services import agent_profile_ensure, agent_set_presence, user_set_roles
-from apps.tickets.models import Priority, SLAPolicy
+from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, Priority, SLAPolicy
 from apps.web.demo.catalogue import IntentProfile
 
 ACCOUNT_SECURITY = "account-security"
@@ -36,13 +38,19 @@ TEAMS = (
     ),
 )
 
-# (priority, first response, resolution) in minutes, for every team.
+# (priority, first response, resolution in minutes, counted in office hours?), for every team: urgent and high
+# around the clock, normal and low in the office calendar's working minutes.
 SLA_TARGETS = (
-    (Priority.URGENT, 15, 4 * 60),
-    (Priority.HIGH, 30, 8 * 60),
-    (Priority.NORMAL, 2 * 60, 24 * 60),
-    (Priority.LOW, 8 * 60, 72 * 60),
+    (Priority.URGENT, 15, 4 * 60, False),
+    (Priority.HIGH, 30, 8 * 60, False),
+    (Priority.NORMAL, 2 * 60, 24 * 60, True),
+    (Priority.LOW, 8 * 60, 72 * 60, True),
 )
+OFFICE_HOURS = "Office hours"
+OFFICE_OPENS, OFFICE_CLOSES = time(9), time(17)
+# (month, day, name): closed on these in the year of the seed and the years either side (the history reaches
+# back 90 days).
+OFFICE_HOLIDAYS = ((1, 1, "New Year's Day"), (12, 25, "Christmas Day"))
 
 
 @dataclass(frozen=True)
@@ -97,10 +105,30 @@ def teams_ensure(*, profiles: dict[str, IntentProfile]) -> dict[str, Team]:
     return teams
 
 
-def sla_policies_ensure() -> int:
-    """Give every priority a default policy unless one is already active; returns how many were created."""
+def office_calendar_ensure(*, year: int) -> BusinessCalendar:
+    """Mon-Fri 09:00-17:00 in the desk's time zone, closed on a few holidays around ``year``. Hours
+    are set only when the calendar is new, so a manager's changes survive a re-run."""
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        name=OFFICE_HOURS, defaults={"timezone": settings.TIME_ZONE}
+    )
+    if created:
+        BusinessHours.objects.bulk_create(
+            BusinessHours(calendar=calendar, weekday=weekday, opens_at=OFFICE_OPENS, closes_at=OFFICE_CLOSES)
+            for weekday in range(5)
+        )
+    for holiday_year in (year - 1, year, year + 1):
+        for month, day, name in OFFICE_HOLIDAYS:
+            Holiday.objects.get_or_create(
+                calendar=calendar, date=date(holiday_year, month, day), defaults={"name": name}
+            )
+    return calendar
+
+
+def sla_policies_ensure(*, calendar: BusinessCalendar | None = None) -> int:
+    """Give every priority a default policy unless one is already active; returns how many were created. The
+    office-hours ones count in ``calendar`` (around the clock without one)."""
     created = 0
-    for priority, first_response, resolution in SLA_TARGETS:
+    for priority, first_response, resolution, office_hours in SLA_TARGETS:
         _, was_created = SLAPolicy.objects.get_or_create(
             priority=priority,
             team=None,
@@ -109,6 +137,7 @@ def sla_policies_ensure() -> int:
                 "name": f"Default — {priority.label.lower()}",
                 "first_response_minutes": first_response,
                 "resolution_minutes": resolution,
+                "calendar": calendar if office_hours else None,
             },
         )
         created += was_created
