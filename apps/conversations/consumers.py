@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,7 +27,6 @@ from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import AGENTS, MANAGERS
 from apps.accounts.selectors import WorkScope, agents_are_online, work_scope
 from apps.accounts.services import agent_set_presence
-from apps.assistant.models import SuggestionUse
 from apps.assistant.selectors import intent_labels_known
 from apps.assistant.suggestion_services import message_intent_correct
 from apps.conversations import services
@@ -40,6 +38,7 @@ from apps.conversations.events import (
     message_payload,
     user_display_name,
 )
+from apps.conversations.frames import FrameError, field_int, field_suggestion, field_text, field_uuid, frame_parsed
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.conversations.selectors import inbox_snapshot, message_list
 from apps.conversations.tokens import ExpiredWidgetToken, InvalidWidgetToken, widget_token_conversation
@@ -52,54 +51,8 @@ CLOSE_UNAVAILABLE = 4503  # Redis or PostgreSQL unreachable: reconnect with back
 # PostgreSQL down or restarting, a dropped connection: the frame's transaction rolled back, a resend may work.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 2
-SUGGESTION_ID_MAX_LENGTH = SuggestionUse._meta.get_field("suggestion_id").max_length
 
 logger = logging.getLogger(__name__)
-
-
-class FrameError(Exception):
-    """A refused frame: answered with an error frame of this code."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
-
-
-def _field_uuid(frame: dict[str, Any], name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(frame[name]))
-    except (KeyError, ValueError) as exc:
-        raise FrameError("invalid", f"'{name}' must be a UUID") from exc
-
-
-def _field_int(frame: dict[str, Any], name: str, *, default: int | None = None) -> int:
-    value = frame.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise FrameError("invalid", f"'{name}' must be a non-negative whole number")
-    return value
-
-
-def _field_text(frame: dict[str, Any]) -> str:
-    text = frame.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise FrameError("invalid", "'text' must be a non-empty string")
-    if len(text) > Message.MAX_TEXT_LENGTH:
-        raise FrameError(
-            "too_long", f"A message may hold at most {Message.MAX_TEXT_LENGTH} characters; got {len(text)}."
-        )
-    return text
-
-
-def _frame_parsed(text_data: str | None) -> dict[str, Any] | None:
-    """The frame as a JSON object; None for a binary frame and for text that is not one (not JSON, nested past
-    the parser's recursion limit, an integer past Python's digit limit, any other JSON value)."""
-    if text_data is None:
-        return None
-    try:
-        frame = json.loads(text_data)
-    except (ValueError, RecursionError):
-        return None
-    return frame if isinstance(frame, dict) else None
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -122,7 +75,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        frame = _frame_parsed(text_data)
+        frame = frame_parsed(text_data)
         if frame is None:
             await self.send_json({"type": "error", "code": "bad_json", "detail": "Frames are JSON objects."})
             return
@@ -227,8 +180,8 @@ class WidgetConsumer(ChatConsumer):
         self.sent_at.append(now)
 
     async def message_send(self, frame: dict[str, Any]) -> None:
-        client_id = _field_uuid(frame, "client_id")
-        text = _field_text(frame)
+        client_id = field_uuid(frame, "client_id")
+        text = field_text(frame)
         self._check_rate()
         posted = await database_sync_to_async(services.customer_message_post)(
             conversation=Conversation(pk=self.conversation_id), text=text, client_id=client_id
@@ -236,7 +189,7 @@ class WidgetConsumer(ChatConsumer):
         await self.send_json({"type": "message.ack", "client_id": str(client_id), "seq": posted.message.seq})
 
     async def resume(self, frame: dict[str, Any]) -> None:
-        after_seq = _field_int(frame, "after_seq", default=0)
+        after_seq = field_int(frame, "after_seq", default=0)
         messages = await _messages_after(self.conversation_id, after_seq, for_agent=False)
         for message in messages:
             await self.send_json({"type": "message.new", "message": message})
@@ -323,18 +276,6 @@ def _message(message_id: int) -> Message:
     return message
 
 
-def _field_suggestion(frame: dict[str, Any]) -> str | None:
-    """The optional id of the suggested reply a message was built from."""
-    suggestion = frame.get("suggestion")
-    if suggestion is None or suggestion == "":
-        return None
-    if not isinstance(suggestion, str) or len(suggestion) > SUGGESTION_ID_MAX_LENGTH:
-        raise FrameError(
-            "invalid", f"'suggestion' must be a suggestion id of at most {SUGGESTION_ID_MAX_LENGTH} characters"
-        )
-    return suggestion
-
-
 @database_sync_to_async
 def _agent(agent_id: int) -> Any:
     profile = AgentProfile.objects.select_related("user").filter(user_id=agent_id, user__is_active=True).first()
@@ -411,7 +352,7 @@ class InboxConsumer(ChatConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.may_write:
-            frame = _frame_parsed(text_data)
+            frame = frame_parsed(text_data)
             frame_type = frame.get("type") if frame is not None else None
             if isinstance(frame_type, str) and frame_type in self.write_frames:
                 await self.send_json({"type": "error", "code": "forbidden", "detail": "Managers read the inbox only."})
@@ -419,16 +360,16 @@ class InboxConsumer(ChatConsumer):
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def message_send(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
-        client_id = _field_uuid(frame, "client_id")
-        text = _field_text(frame)
+        conversation = await self._conversation(field_int(frame, "conversation"))
+        client_id = field_uuid(frame, "client_id")
+        text = field_text(frame)
         posted = await database_sync_to_async(services.agent_message_post)(
             conversation=conversation,
             agent=self.user,
             text=text,
             client_id=client_id,
             note=bool(frame.get("note")),
-            suggestion=_field_suggestion(frame),
+            suggestion=field_suggestion(frame),
         )
         await self.send_json(
             {
@@ -440,8 +381,8 @@ class InboxConsumer(ChatConsumer):
         )
 
     async def resume(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
-        after_seq = _field_int(frame, "after_seq", default=0)
+        conversation = await self._conversation(field_int(frame, "conversation"))
+        after_seq = field_int(frame, "after_seq", default=0)
         messages = await _messages_after(conversation.pk, after_seq, for_agent=True)
         for message in messages:
             await self.send_json({"type": "message.new", "conversation": conversation.pk, "message": message})
@@ -449,24 +390,24 @@ class InboxConsumer(ChatConsumer):
         await self.send_json({"type": "resume.done", "conversation": conversation.pk, "last_seq": last_seq})
 
     async def typing(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(field_int(frame, "conversation"))
         event = {"type": "chat.typing", "role": "agent", "name": user_display_name(self.user)}
         await self.channel_layer.group_send(conversation_group(conversation.pk), event)
 
     async def conversation_assign(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
-        agent = self.user if frame.get("agent") is None else await _agent(_field_int(frame, "agent"))
+        conversation = await self._conversation(field_int(frame, "conversation"))
+        agent = self.user if frame.get("agent") is None else await _agent(field_int(frame, "agent"))
         await database_sync_to_async(services.conversation_assign)(conversation=conversation, agent=agent)
 
     async def conversation_transfer(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
-        team = await _team(_field_int(frame, "team"))
+        conversation = await self._conversation(field_int(frame, "conversation"))
+        team = await _team(field_int(frame, "team"))
         await database_sync_to_async(services.conversation_transfer)(
             conversation=conversation, team=team, actor=self.user
         )
 
     async def conversation_resolve(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
+        conversation = await self._conversation(field_int(frame, "conversation"))
         await database_sync_to_async(services.conversation_resolve)(conversation=conversation, actor=self.user)
 
     async def presence_set(self, frame: dict[str, Any]) -> None:
@@ -477,8 +418,8 @@ class InboxConsumer(ChatConsumer):
         await self.channel_layer.group_send(INBOX_GROUP, {"type": "chat.presence", "agent": agent})
 
     async def recommendation_send(self, frame: dict[str, Any]) -> None:
-        conversation = await self._conversation(_field_int(frame, "conversation"))
-        client_id = _field_uuid(frame, "client_id")
+        conversation = await self._conversation(field_int(frame, "conversation"))
+        client_id = field_uuid(frame, "client_id")
         item = frame.get("item")
         if not isinstance(item, str):
             raise FrameError("invalid", "'item' must name an item, e.g. article:12 or product:7")
@@ -489,7 +430,7 @@ class InboxConsumer(ChatConsumer):
         await self.send_json({**ack, "seq": posted.message.seq})
 
     async def intent_correct(self, frame: dict[str, Any]) -> None:
-        message = await _message(_field_int(frame, "message"))
+        message = await _message(field_int(frame, "message"))
         await self._conversation(message.conversation_id)
         intent = frame.get("intent")
         if not isinstance(intent, str):

@@ -19,15 +19,14 @@ from hypothesis import strategies as st
 
 from apps.accounts.models import AgentProfile
 from apps.assistant.models import TrainingExample
-from apps.conversations.consumers import (
+from apps.conversations.consumers import InboxConsumer, WidgetConsumer
+from apps.conversations.frames import (
     SUGGESTION_ID_MAX_LENGTH,
     FrameError,
-    InboxConsumer,
-    WidgetConsumer,
-    _field_int,
-    _field_suggestion,
-    _field_text,
-    _field_uuid,
+    field_int,
+    field_suggestion,
+    field_text,
+    field_uuid,
 )
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services import conversation_assign, message_post, widget_session_start
@@ -581,25 +580,25 @@ maybe_missing = st.just(MISSING) | json_values
 
 @settings(FUZZ, max_examples=200)
 @given(value=maybe_missing | uuids)
-def test_field_uuid_returns_the_uuid_or_refuses_as_invalid(value):
+def testfield_uuid_returns_the_uuid_or_refuses_as_invalid(value):
     frame = _with("client_id", value)
     if value is not MISSING and _is_uuid(value):
-        assert _field_uuid(frame, "client_id") == uuid.UUID(str(value))
+        assert field_uuid(frame, "client_id") == uuid.UUID(str(value))
     else:
         with pytest.raises(FrameError) as refused:
-            _field_uuid(frame, "client_id")
+            field_uuid(frame, "client_id")
         assert (refused.value.code, refused.value.detail) == ("invalid", "'client_id' must be a UUID")
 
 
 @settings(FUZZ, max_examples=200)
 @given(value=maybe_missing)
-def test_field_int_returns_a_whole_number_or_refuses_as_invalid(value):
+def testfield_int_returns_a_whole_number_or_refuses_as_invalid(value):
     frame = _with("after_seq", value)
     if _is_whole(value):
-        assert _field_int(frame, "after_seq") == value
+        assert field_int(frame, "after_seq") == value
     else:
         with pytest.raises(FrameError) as refused:
-            _field_int(frame, "after_seq")
+            field_int(frame, "after_seq")
         assert (refused.value.code, refused.value.detail) == (
             "invalid",
             "'after_seq' must be a non-negative whole number",
@@ -608,29 +607,29 @@ def test_field_int_returns_a_whole_number_or_refuses_as_invalid(value):
 
 @settings(FUZZ, max_examples=200)
 @given(value=maybe_missing | too_long_text | blank_text)
-def test_field_text_returns_the_text_or_refuses_as_invalid_or_too_long(value):
+def testfield_text_returns_the_text_or_refuses_as_invalid_or_too_long(value):
     frame = _with("text", value)
     if not isinstance(value, str) or not value.strip():
         expected = ("invalid", "'text' must be a non-empty string")
     elif len(value) > MAX_TEXT:
         expected = ("too_long", f"A message may hold at most {MAX_TEXT} characters; got {len(value)}.")
     else:
-        assert _field_text(frame) == value
+        assert field_text(frame) == value
         return
     with pytest.raises(FrameError) as refused:
-        _field_text(frame)
+        field_text(frame)
     assert (refused.value.code, refused.value.detail) == expected
 
 
 @settings(FUZZ, max_examples=200)
 @given(value=maybe_missing | st.text(min_size=SUGGESTION_ID_MAX_LENGTH - 2, max_size=SUGGESTION_ID_MAX_LENGTH + 2))
-def test_field_suggestion_returns_an_id_or_none_or_refuses_as_invalid(value):
+def testfield_suggestion_returns_an_id_or_none_or_refuses_as_invalid(value):
     frame = _with("suggestion", value)
     if value is MISSING or value is None or value == "":
-        assert _field_suggestion(frame) is None
+        assert field_suggestion(frame) is None
     elif isinstance(value, str) and len(value) <= SUGGESTION_ID_MAX_LENGTH:
-        assert _field_suggestion(frame) == value
+        assert field_suggestion(frame) == value
     else:
         with pytest.raises(FrameError) as refused:
-            _field_suggestion(frame)
+            field_suggestion(frame)
         assert refused.value.code == "invalid"

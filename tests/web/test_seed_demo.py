@@ -17,7 +17,9 @@ from apps.accounts.roles import AGENTS, MANAGERS, ML_ADMINS
 from apps.conversations.models import CannedReply, Conversation, Message, SatisfactionSurvey
 from apps.customers.models import Customer
 from apps.knowledge.models import Article, ArticleRevision
+from apps.oversight.models import ConversationReview, ReviewCriterion, ReviewScore
 from apps.recommendations.models import Interaction, Product
+from apps.reports.models import ConversationFact
 from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, SLAPolicy, Ticket, TicketChange
 from apps.tickets.services import ticket_assign, ticket_create, ticket_record_first_response, ticket_set_status
 from apps.tickets.sla import sla_due_times
@@ -44,6 +46,8 @@ DEMO_MODELS = (
     ArticleRevision,
     Product,
     CannedReply,
+    ConversationReview,
+    ReviewScore,
 )
 
 
@@ -89,6 +93,28 @@ def test_small_seed_creates_what_it_says(settings):
     assert 5 <= CannedReply.objects.count() <= 8
     train = settings.SHARED_DATA_DIR / "banking77" / "train.csv"
     assert f"customer messages from {train if train.is_file() else SAMPLE_UTTERANCES}" in output
+
+
+@pytest.mark.django_db
+def test_the_manager_has_reviewed_some_closed_conversations_and_the_reports_count_them():
+    output = seed_demo()
+
+    reviews = list(ConversationReview.objects.select_related("conversation", "reviewer").prefetch_related("scores"))
+    assert reviews
+    assert f"reviews {len(reviews)}" in output
+    criteria = ReviewCriterion.objects.filter(is_active=True).count()
+    for review in reviews:
+        assert review.reviewer.username == "manager"
+        assert review.conversation.state == "closed"
+        assert review.agent_id == review.conversation.assignee_id is not None
+        marks = [score.score for score in review.scores.all()]
+        assert len(marks) == criteria
+        assert review.score == sum(marks) / criteria
+        assert review.created_at <= timezone.now()
+    facts = dict(
+        ConversationFact.objects.filter(review_score__isnull=False).values_list("conversation", "review_score")
+    )
+    assert facts == {review.conversation_id: review.score for review in reviews}
 
 
 @pytest.mark.django_db

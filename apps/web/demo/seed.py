@@ -18,6 +18,7 @@ from apps.accounts.models import AgentProfile, Team
 from apps.conversations.models import CannedReply, Conversation, Message, SatisfactionSurvey
 from apps.customers.models import Customer
 from apps.knowledge.models import Article
+from apps.oversight.models import ConversationReview
 from apps.recommendations.models import Product
 from apps.reports.services import conversation_facts_refresh_stale
 from apps.tickets.models import SLAPolicy, Ticket
@@ -27,6 +28,7 @@ from apps.web.demo.customers import EXTERNAL_ID_PREFIX, customers_ensure, demo_c
 from apps.web.demo.dialogues import Cast, conversations_plan
 from apps.web.demo.history import history_store
 from apps.web.demo.interactions import interactions_ensure
+from apps.web.demo.reviews import reviews_ensure
 from apps.web.demo.staff import (
     DEMO_LOGINS,
     demo_logins_ensure,
@@ -87,6 +89,7 @@ def demo_seed(
         conversations_created = history_store(plans=plans).conversations
         utterance_source = utterances.source
     interactions_ensure(seed=seed, now=now)  # after the conversations: articles follow what customers asked
+    reviews_ensure(seed=seed, reviewer=logins["manager"], now=now)
     conversation_facts_refresh_stale()  # the reports' facts of the closed conversations (bulk inserts skip them)
     totals, statuses = _totals()
     return SeedReport(
@@ -133,6 +136,9 @@ def _totals() -> tuple[dict[str, int], dict[str, int]]:
         "canned_replies": CannedReply.objects.count(),
         "teams": Team.objects.count(),
         "sla_policies": SLAPolicy.objects.filter(is_active=True).count(),
+        "reviews": ConversationReview.objects.filter(
+            conversation__customer__external_id__startswith=EXTERNAL_ID_PREFIX
+        ).count(),
         "agents": AgentProfile.objects.count(),
         "demo_logins": len(DEMO_LOGINS),
     }

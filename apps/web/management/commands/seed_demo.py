@@ -49,7 +49,7 @@ class Command(BaseCommand):
             f"  surveys        {totals['surveys']:>5}",
             f"  articles {totals['articles']}, products {totals['products']}, canned replies "
             f"{totals['canned_replies']}, teams {totals['teams']}, SLA policies {totals['sla_policies']}, "
-            f"agents {totals['agents']}",
+            f"agents {totals['agents']}, reviews {totals['reviews']}",
             f"  customer messages from {source}",
         ]
         self.stdout.write("\n".join(lines))
