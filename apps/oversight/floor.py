@@ -4,6 +4,7 @@ low or falling, a negative customer). Read in a fixed handful of queries, whatev
 returned JSON-safe: the admin page embeds it and the floor socket sends it again after each event.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,12 +67,10 @@ def _agents() -> list[dict[str, Any]]:
         .prefetch_related("teams")
         .order_by("user__username")
     )
-    open_chats = dict(
-        Conversation.objects.filter(state__in=WITH_AGENT_STATES, assignee__isnull=False)
-        .values("assignee")
-        .annotate(n=Count("pk"))
-        .values_list("assignee", "n")
-    )
+    open_chats: dict[int, list[int]] = defaultdict(list)
+    live = Conversation.objects.filter(state__in=WITH_AGENT_STATES, assignee__isnull=False).order_by("pk")
+    for assignee_id, conversation_id in live.values_list("assignee", "pk"):
+        open_chats[assignee_id].append(conversation_id)
     open_tickets = dict(
         Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, assignee__isnull=False)
         .values("assignee")
@@ -86,7 +85,11 @@ def _agents() -> list[dict[str, Any]]:
             "presence": profile.presence,
             "presence_since": profile.presence_changed_at.isoformat() if profile.presence_changed_at else None,
             "teams": [team.name for team in profile.teams.all()],
-            "open_conversations": open_chats.get(profile.user_id, 0),
+            "open_conversations": len(open_chats[profile.user_id]),
+            "conversations": [
+                {"id": pk, "url": reverse("admin:conversations_conversation_change", args=[pk])}
+                for pk in open_chats[profile.user_id]
+            ],
             "capacity": profile.capacity,
             "open_tickets": open_tickets.get(profile.user_id, 0),
         }

@@ -82,7 +82,13 @@
       cell(tr, agent.presence, "presence-" + agent.presence);
       cell(tr, agent.teams.join(", "));
       var load = agent.open_conversations + " / " + agent.capacity;
-      cell(tr, load, agent.open_conversations > agent.capacity ? "over-capacity" : "");
+      var loadCell = cell(tr, load, agent.open_conversations > agent.capacity ? "over-capacity" : "");
+      agent.conversations.forEach(function (conversation) {
+        var link = document.createElement("a");
+        link.href = conversation.url;
+        link.textContent = "#" + conversation.id;
+        loadCell.append(" ", link);
+      });
       cell(tr, agent.open_tickets);
     });
     renderClocks();

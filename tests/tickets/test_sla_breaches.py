@@ -2,12 +2,14 @@
 are told after the commit, and the admin shows breaches read-only."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -366,3 +368,37 @@ def test_a_calendar_needs_a_real_time_zone_and_a_policy_a_calendar_with_hours(cl
     assert response.status_code == 200
     assert "Empty has no opening hours yet" in response.content.decode()
     assert not SLAPolicy.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_runs_on_postgresql_escalate_each_breach_once(policies, customer_carl):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks (SKIP LOCKED) need PostgreSQL; CI runs this with DATABASE_URL set")
+    tickets = [
+        _overdue(
+            ticket_create(customer=customer_carl, subject=f"Waiting {n}"),
+            first_response_due_at=timezone.now() - timedelta(minutes=5),
+        )
+        for n in range(20)
+    ]
+    start = threading.Barrier(2)
+    escalated: list[int] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            escalated.append(sla_breaches_escalate())
+        finally:
+            connections.close_all()
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=60)
+
+    assert sum(escalated) == 20
+    assert SLABreach.objects.filter(kind="first_response").count() == 20
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("priority", flat=True)) == {"high"}
+    bumps = AuditEvent.objects.filter(action=AuditEvent.Action.SLA_ESCALATION)
+    assert bumps.count() == 20
