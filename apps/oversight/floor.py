@@ -202,6 +202,7 @@ def _risk_row(conversation: Conversation, reasons: list[str]) -> dict[str, Any]:
         "url": reverse("admin:conversations_conversation_change", args=[conversation.pk]),
         "customer": conversation.customer.name,
         "state": conversation.state,
+        "state_label": conversation.get_state_display(),
         "team": conversation.team.name if conversation.team else None,
         "assignee": user_display_name(conversation.assignee) if conversation.assignee_id else None,
         "ticket": ticket.pk if ticket else None,

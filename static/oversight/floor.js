@@ -65,7 +65,7 @@
       link.textContent = "#" + risk.conversation;
       cell(tr, "").appendChild(link);
       cell(tr, risk.customer);
-      cell(tr, risk.state);
+      cell(tr, risk.state_label);
       cell(tr, risk.team);
       cell(tr, risk.assignee);
       cell(tr, risk.reasons.join("; "));
