@@ -23,8 +23,10 @@ def ticket_history(*, ticket: Ticket) -> QuerySet[TicketChange]:
 
 
 def ticket_list_with_history() -> QuerySet[Ticket]:
-    """ticket_list() with each ticket's changes and their actors prefetched, oldest change first."""
-    return ticket_list().prefetch_related(Prefetch("changes", queryset=TicketChange.objects.select_related("actor")))
+    """ticket_list() with each ticket's changes and their actors prefetched, oldest change first, and its SLA
+    breaches."""
+    changes = Prefetch("changes", queryset=TicketChange.objects.select_related("actor"))
+    return ticket_list().prefetch_related(changes, "sla_breaches")
 
 
 TICKET_EXPORT_HEADERS = (

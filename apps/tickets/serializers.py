@@ -8,7 +8,7 @@ from apps.accounts.models import Team
 from apps.accounts.permissions import user_list_with_role
 from apps.accounts.roles import AGENTS
 from apps.customers.serializers import ID_MAX_VALUE, CustomerSummarySerializer, RejectUnknownFieldsMixin
-from apps.tickets.models import Priority, Ticket, TicketChange
+from apps.tickets.models import Priority, SLABreach, Ticket, TicketChange
 from apps.tickets.services import EDITABLE_FIELDS
 
 
@@ -30,6 +30,13 @@ class TicketChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = TicketChange
         fields = ["id", "field", "old_value", "new_value", "actor", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class SLABreachSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLABreach
+        fields = ["id", "kind", "due_at", "detected_at", "escalated_at", "escalation"]
         read_only_fields = fields
 
 
@@ -55,6 +62,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "first_response_at",
             "resolved_at",
             "closed_at",
+            "merged_into",
             "created_at",
             "updated_at",
         ]
@@ -62,12 +70,13 @@ class TicketSerializer(serializers.ModelSerializer):
 
 
 class TicketDetailSerializer(TicketSerializer):
-    """A ticket with its audit trail, oldest change first."""
+    """A ticket with its audit trail, oldest change first, and the SLA targets it missed."""
 
     changes = TicketChangeSerializer(many=True, read_only=True)
+    sla_breaches = SLABreachSerializer(many=True, read_only=True)
 
     class Meta(TicketSerializer.Meta):
-        fields = [*TicketSerializer.Meta.fields, "changes"]
+        fields = [*TicketSerializer.Meta.fields, "changes", "sla_breaches"]
         read_only_fields = fields
 
 

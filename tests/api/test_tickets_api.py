@@ -2,8 +2,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.models import AgentProfile, Team
-from apps.tickets.models import Ticket, TicketChange
-from apps.tickets.services import ticket_update
+from apps.tickets.bulk import ticket_merge
+from apps.tickets.models import SLABreach, Ticket, TicketChange
+from apps.tickets.services import ticket_create, ticket_update
 from tests.api.conftest import make_tickets
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,27 @@ def test_retrieve_carries_the_history_with_actors(client_for, ticket, agent_alic
     assert response.data["changes"][0]["actor"] is None
     assert response.data["changes"][1]["actor"] == {"id": agent_alice.pk, "username": "alice"}
     assert response.data["changes"][1]["comment"] == "triage"
+
+
+def test_retrieve_carries_the_sla_breaches_and_the_merge(client_for, ticket, customer_carl, manager_maria):
+    survivor = ticket_create(customer=customer_carl, subject="The same problem, earlier")
+    ticket_merge(survivor=survivor, duplicates=[ticket], actor=manager_maria)
+    breach = SLABreach.objects.create(ticket=ticket, kind="first_response", due_at=ticket.created_at)
+
+    merged = client_for("agent_alice").get(f"/api/tickets/{ticket.pk}/").data
+
+    assert merged["merged_into"] == survivor.pk
+    assert merged["status"] == "closed"
+    assert merged["sla_breaches"] == [
+        {
+            "id": breach.pk,
+            "kind": "first_response",
+            "due_at": breach.due_at.isoformat().replace("+00:00", "Z"),
+            "detected_at": breach.detected_at.isoformat().replace("+00:00", "Z"),
+            "escalated_at": None,
+            "escalation": {},
+        }
+    ]
 
 
 def test_create_goes_through_the_service_with_the_request_user_as_actor(client_for, customer_carl, agent_alice):
@@ -198,11 +220,11 @@ def test_list_query_count_does_not_grow_with_rows(client_for, customer_carl, dja
 
 def test_detail_query_count_does_not_grow_with_history(client_for, ticket, agent_alice, django_assert_num_queries):
     client = client_for("agent_alice")
-    # session, user, roles, the agent's teams, ticket, changes with actors
-    with django_assert_num_queries(6):
+    # session, user, roles, the agent's teams, ticket, changes with actors, SLA breaches
+    with django_assert_num_queries(7):
         client.get(f"/api/tickets/{ticket.pk}/")
 
     for priority in ("high", "low", "urgent", "normal"):
         ticket_update(ticket=ticket, actor=agent_alice, priority=priority)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert len(client.get(f"/api/tickets/{ticket.pk}/").data["changes"]) == 5
