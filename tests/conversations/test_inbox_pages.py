@@ -463,12 +463,21 @@ def test_the_page_script_follows_the_protocol(client, agent_alice, conversation,
 
 @pytest.mark.parametrize(
     ("user_fixture", "shown", "hidden"),
-    [("manager_maria", "/reports/", "/reports/me/"), ("agent_alice", "/reports/me/", 'href="/reports/"')],
+    [
+        ("manager_maria", ["/reports/", "/admin/floor/"], ["/reports/me/", "/admin/oversight/conversationreview/"]),
+        (
+            "agent_alice",
+            ["/reports/me/", "/admin/oversight/conversationreview/"],
+            ['href="/reports/"', "/admin/floor/"],
+        ),
+    ],
 )
-def test_the_header_links_to_the_reports_the_role_may_open(client, request, user_fixture, shown, hidden):
+def test_the_header_links_to_the_reports_and_oversight_pages_the_role_may_open(
+    client, request, user_fixture, shown, hidden
+):
     client.force_login(request.getfixturevalue(user_fixture))
 
     html = client.get(INBOX).content.decode()
 
-    assert f'href="{shown}"' in html
-    assert hidden not in html
+    assert [f'href="{path}"' in html for path in shown] == [True] * len(shown)
+    assert [path in html for path in hidden] == [False] * len(hidden)
