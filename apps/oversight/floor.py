@@ -166,10 +166,9 @@ def _sla_reasons(ticket: Ticket | None, now: datetime, rule: RiskRule) -> list[s
     if ticket is None or not ticket.is_open:
         return []
     reasons = []
-    targets = (
-        ("First response", ticket.first_response_due_at, ticket.first_response_at),
-        ("Resolution", ticket.resolution_due_at, ticket.resolved_at),
-    )
+    targets = [("First response", ticket.first_response_due_at, ticket.first_response_at)]
+    if ticket.status != Ticket.Status.PENDING:  # the resolution clock stands still while the customer is asked
+        targets.append(("Resolution", ticket.resolution_due_at, ticket.resolved_at))
     for label, due, met in targets:
         if due is None or met is not None:
             continue

@@ -145,6 +145,10 @@ class Ticket(models.Model):
     )
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The resolution clock stops while the ticket waits on the customer (pending): since when, and the working
+    # minutes it stood still before; resolution_due_at moves out by those minutes when the ticket comes back.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_minutes = models.PositiveIntegerField(default=0)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
 """Every write to a ticket goes through here and leaves one TicketChange row per changed field."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,7 +12,7 @@ from apps.accounts.models import Team
 from apps.customers.models import Customer
 from apps.tickets.models import Priority, Ticket, TicketChange
 from apps.tickets.selectors import sla_policy_for
-from apps.tickets.sla import CalendarWithoutWorkingTime, sla_due_times
+from apps.tickets.sla import CalendarWithoutWorkingTime, sla_due_times, sla_paused_minutes
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ def _audit_value(value: Any) -> str:
     return str(value)
 
 
+def _moment(value: datetime | None) -> str:
+    """A moment as audit text, in UTC like every stored one (a calendar's deadline comes in its own zone)."""
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
 def _apply_sla(ticket: Ticket, *, start: datetime) -> None:
     policy = sla_policy_for(priority=ticket.priority, team=ticket.team)
     ticket.sla_policy = policy
@@ -35,14 +40,17 @@ def _apply_sla(ticket: Ticket, *, start: datetime) -> None:
         ticket.first_response_due_at = None
         ticket.resolution_due_at = None
         return
+    paused = ticket.sla_paused_minutes
     try:
-        ticket.first_response_due_at, ticket.resolution_due_at = sla_due_times(policy=policy, start=start)
+        ticket.first_response_due_at, ticket.resolution_due_at = sla_due_times(
+            policy=policy, start=start, paused_minutes=paused
+        )
     except CalendarWithoutWorkingTime as exc:
         # Someone emptied the policy's calendar: the customer's ticket is still created (a handoff must not
         # fail on back-office settings), with targets on the wall clock until the calendar is mended.
         logger.error("SLA policy %r: %s Counting ticket #%s's targets around the clock.", policy.name, exc, ticket.pk)
         ticket.first_response_due_at = start + timedelta(minutes=policy.first_response_minutes)
-        ticket.resolution_due_at = start + timedelta(minutes=policy.resolution_minutes)
+        ticket.resolution_due_at = start + timedelta(minutes=policy.resolution_minutes + paused)
 
 
 @transaction.atomic
@@ -87,6 +95,21 @@ def _status_timestamps(ticket: Ticket, *, old_status: str, now: datetime) -> Non
         ticket.closed_at = None
 
 
+def _sla_clock(ticket: Ticket, *, old_status: str, now: datetime) -> int | None:
+    """Stop the resolution clock when the ticket starts waiting on the customer (pending) and start it again
+    when it stops; returns the minutes it stood still when it restarts, else None."""
+    pending = Ticket.Status.PENDING
+    if ticket.status == pending and old_status != pending:
+        ticket.sla_paused_at = now
+        return None
+    if old_status != pending or ticket.status == pending or ticket.sla_paused_at is None:
+        return None
+    stood = sla_paused_minutes(policy=ticket.sla_policy, start=ticket.sla_paused_at, end=now)
+    ticket.sla_paused_minutes += stood
+    ticket.sla_paused_at = None
+    return stood
+
+
 @transaction.atomic
 def ticket_update(
     *, ticket: Ticket, actor: AbstractBaseUser | None, comment: str = "", **changes: Any
@@ -119,10 +142,24 @@ def ticket_update(
         )
     if not audit:
         return []
+    resumed_after = None
     if "status" in changes:
         _status_timestamps(locked, old_status=old_status, now=now)
-    if {"priority", "team"} & {change.field for change in audit}:
+        resumed_after = _sla_clock(locked, old_status=old_status, now=now)
+    old_due = locked.resolution_due_at
+    if resumed_after is not None or {"priority", "team"} & {change.field for change in audit}:
         _apply_sla(locked, start=locked.created_at)
+    if resumed_after and locked.resolution_due_at != old_due:
+        audit.append(
+            TicketChange(
+                ticket=locked,
+                field="resolution_due_at",
+                old_value=_moment(old_due),
+                new_value=_moment(locked.resolution_due_at),
+                actor=actor,
+                comment=f"SLA clock resumed after {resumed_after} min waiting on the customer",
+            )
+        )
     if locked.status == Ticket.Status.NEW and locked.assignee_id is not None:
         locked.status = Ticket.Status.OPEN
         audit.append(

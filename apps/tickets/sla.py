@@ -50,6 +50,20 @@ class WorkingWeek:
             f"of {start.isoformat()}."
         )
 
+    def working_minutes(self, *, start: datetime, end: datetime) -> int:
+        """Whole working minutes between ``start`` and ``end`` (aware; 0 when end is not after start)."""
+        if end <= start:
+            return 0
+        begin_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+        worked = timedelta()
+        day, last = start.astimezone(self.zone).date(), end.astimezone(self.zone).date()
+        while day <= last:
+            for opens, closes in () if day in self.holidays else self.hours.get(day.weekday(), ()):
+                overlap = min(self._instant(day, closes), end_utc) - max(self._instant(day, opens), begin_utc)
+                worked += max(overlap, timedelta())
+            day += timedelta(days=1)
+        return int(worked.total_seconds() // 60)
+
     def _instant(self, day: date, at: time) -> datetime:
         # Subtracting two aware datetimes of one tzinfo ignores their offsets: compare and count in UTC. A wall
         # time that a DST change skips or repeats resolves as zoneinfo's fold=0 does (the earlier offset).
@@ -87,16 +101,28 @@ def sla_deadline(*, start: datetime, minutes: int, calendar: BusinessCalendar | 
     return working_week(calendar).deadline(start=start, minutes=minutes)
 
 
-def sla_due_times(*, policy: SLAPolicy, start: datetime, week: WorkingWeek | None = None) -> tuple[datetime, datetime]:
-    """(first response due, resolution due) of a ticket opened at ``start`` under ``policy``, reading its
-    calendar once. Pass ``week`` (working_week of the policy's calendar) to reuse one across many tickets."""
+def sla_due_times(
+    *, policy: SLAPolicy, start: datetime, paused_minutes: int = 0, week: WorkingWeek | None = None
+) -> tuple[datetime, datetime]:
+    """(first response due, resolution due) of a ticket opened at ``start`` under ``policy``, its resolution
+    target moved out by the ``paused_minutes`` it waited on the customer, reading the calendar once. Pass
+    ``week`` (working_week of the policy's calendar) to reuse one across many tickets."""
+    resolution_minutes = policy.resolution_minutes + paused_minutes
     if policy.calendar_id is None:
         return (
             start + timedelta(minutes=policy.first_response_minutes),
-            start + timedelta(minutes=policy.resolution_minutes),
+            start + timedelta(minutes=resolution_minutes),
         )
     week = week or working_week(policy.calendar)
     return (
         week.deadline(start=start, minutes=policy.first_response_minutes),
-        week.deadline(start=start, minutes=policy.resolution_minutes),
+        week.deadline(start=start, minutes=resolution_minutes),
     )
+
+
+def sla_paused_minutes(*, policy: SLAPolicy | None, start: datetime, end: datetime) -> int:
+    """The minutes of ``policy``'s clock between ``start`` and ``end``: working minutes in its calendar, wall
+    minutes without one (or without a policy)."""
+    if policy is None or policy.calendar_id is None:
+        return max(0, int((end - start).total_seconds() // 60))
+    return working_week(policy.calendar).working_minutes(start=start, end=end)

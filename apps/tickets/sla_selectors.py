@@ -23,18 +23,18 @@ BREACH_CLOCKS = {
 
 def ticket_list_overdue(*, kind: str, now: datetime) -> QuerySet[Ticket]:
     """Open, unmerged tickets past the ``kind`` target without meeting it and without a breach of that kind
-    yet, the longest overdue first."""
+    yet, the longest overdue first; a pending ticket is never past its resolution target."""
     due_field, met_field = BREACH_CLOCKS[kind]
     recorded = SLABreach.objects.filter(ticket=OuterRef("pk"), kind=kind)
-    return (
-        Ticket.objects.filter(
-            status__in=Ticket.OPEN_STATUSES,
-            merged_into__isnull=True,
-            **{f"{due_field}__lte": now, f"{met_field}__isnull": True},
-        )
-        .filter(~Exists(recorded))
-        .order_by(due_field, "pk")
+    overdue = Ticket.objects.filter(
+        status__in=Ticket.OPEN_STATUSES,
+        merged_into__isnull=True,
+        **{f"{due_field}__lte": now, f"{met_field}__isnull": True},
     )
+    if kind == SLABreach.Kind.RESOLUTION:
+        # Its clock stands still while the ticket waits on the customer (tickets.services._sla_clock).
+        overdue = overdue.exclude(status=Ticket.Status.PENDING)
+    return overdue.filter(~Exists(recorded)).order_by(due_field, "pk")
 
 
 def _assigned_count(queryset: QuerySet) -> Coalesce:

@@ -221,3 +221,14 @@ def test_the_admin_home_links_the_floor_for_leads_only(client, manager_maria, ag
 
     assert f'href="{FLOOR}"'.encode() in lead_home.content
     assert f'href="{FLOOR}"'.encode() not in agent_home.content
+
+
+def test_a_ticket_waiting_on_the_customer_is_not_at_risk_for_its_resolution(db, customer_carl, agent_alice):
+    waiting = chat(customer_carl, state="agent", assignee=agent_alice)
+    ticket = ticket_create(customer=customer_carl, subject="Asked for a screenshot")
+    ticket.__class__.objects.filter(pk=ticket.pk).update(
+        status="pending", first_response_at=NOW, resolution_due_at=NOW - timedelta(hours=1)
+    )
+    Conversation.objects.filter(pk=waiting.pk).update(ticket=ticket)
+
+    assert floor_snapshot(now=NOW)["at_risk"] == []

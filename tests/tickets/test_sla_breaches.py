@@ -223,6 +223,17 @@ def test_met_resolved_and_merged_tickets_are_not_breached(policies, customer_car
     assert list(SLABreach.objects.values_list("ticket", "kind")) == [(answered.pk, "resolution")]
 
 
+def test_a_ticket_waiting_on_the_customer_never_misses_its_resolution_target(policies, customer_carl, agent_alice):
+    now = timezone.now()
+    waiting = ticket_create(customer=customer_carl, subject="Asked for a screenshot")
+    ticket_record_first_response(ticket=waiting, at=now, actor=agent_alice)
+    ticket_set_status(ticket=waiting, status=Ticket.Status.PENDING, actor=agent_alice)
+
+    assert sla_breaches_escalate(now=now + timedelta(days=3)) == 0
+
+    assert not SLABreach.objects.exists()
+
+
 @pytest.mark.django_db
 def test_the_escalation_team_s_least_loaded_online_agent_takes_the_ticket(
     policies, customer_carl, team_cards, team_loans, agent_alice

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, SLAPolicy
 from apps.tickets.services import ticket_create, ticket_update
-from apps.tickets.sla import CalendarWithoutWorkingTime, sla_deadline
+from apps.tickets.sla import CalendarWithoutWorkingTime, sla_deadline, working_week
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +172,42 @@ def test_a_ticket_under_an_emptied_calendar_is_still_created_with_wall_clock_tar
         berlin(2025, 3, 8, 2, 0),
     )
     assert "'Emptied' has no opening hours" in caplog.text
+
+
+def test_working_minutes_between_two_moments_skip_nights_weekends_and_holidays(office):
+    week = working_week(Holiday.objects.create(calendar=office, date=date(2025, 3, 10)).calendar)
+
+    # Friday 16:00 → Tuesday 09:30: Friday's last hour, the weekend and Monday's holiday skipped, Tuesday's 30 min.
+    assert week.working_minutes(start=berlin(2025, 3, 7, 16, 0), end=berlin(2025, 3, 11, 9, 30)) == 90
+    assert week.working_minutes(start=berlin(2025, 3, 11, 12, 0), end=berlin(2025, 3, 11, 12, 0)) == 0
+    assert week.working_minutes(start=berlin(2025, 3, 11, 13, 0), end=berlin(2025, 3, 11, 12, 0)) == 0
+
+
+def test_the_resolution_clock_stands_still_while_the_ticket_waits_on_the_customer(
+    office, customer_carl, agent_alice, monkeypatch
+):
+    SLAPolicy.objects.create(
+        name="Normal", priority="normal", first_response_minutes=60, resolution_minutes=240, calendar=office
+    )
+    clock = {"now": berlin(2025, 3, 3, 9, 0)}  # Monday
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    ticket = ticket_create(customer=customer_carl, subject="Card blocked", assignee=agent_alice)
+    assert ticket.resolution_due_at == berlin(2025, 3, 3, 13, 0)
+
+    clock["now"] = berlin(2025, 3, 3, 10, 0)
+    ticket_update(ticket=ticket, actor=agent_alice, status="pending")
+    assert (ticket.sla_paused_at, ticket.resolution_due_at) == (berlin(2025, 3, 3, 10, 0), berlin(2025, 3, 3, 13, 0))
+    # Waiting on the customer from Monday 10:00 to Tuesday 11:30: 7 h on Monday and 2.5 h on Tuesday stood still.
+    clock["now"] = berlin(2025, 3, 4, 11, 30)
+    ticket_update(ticket=ticket, actor=agent_alice, status="open")
+
+    assert (ticket.sla_paused_at, ticket.sla_paused_minutes) == (None, 570)
+    # 240 + 570 working minutes from Monday 09:00: Monday's 480, then 330 on Tuesday → 14:30.
+    assert ticket.resolution_due_at == berlin(2025, 3, 4, 14, 30)
+    moved = ticket.changes.get(field="resolution_due_at")
+    assert (moved.old_value, moved.new_value, moved.actor_id, moved.comment) == (
+        "2025-03-03T12:00:00+00:00",
+        "2025-03-04T13:30:00+00:00",
+        agent_alice.pk,
+        "SLA clock resumed after 570 min waiting on the customer",
+    )

@@ -120,6 +120,8 @@ def _ticket(
         first_response_at=planned.first_response_at,
         resolved_at=planned.resolved_at,
         closed_at=planned.closed_at,
+        # Still waiting on the customer: its resolution clock stopped when it went pending.
+        sla_paused_at=planned.pending_at if planned.status == Ticket.Status.PENDING else None,
     )
     if policy is not None:
         ticket.first_response_due_at, ticket.resolution_due_at = sla_due_times(
