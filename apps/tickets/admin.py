@@ -64,6 +64,8 @@ _SERVICE_LEVEL_FIELDS = (
     "sla_policy",
     "first_response_due_at",
     "resolution_due_at",
+    "sla_paused_at",
+    "sla_paused_minutes",
     "first_response_at",
     "resolved_at",
     "closed_at",

@@ -147,8 +147,8 @@ class Ticket(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     # The resolution clock stops while the ticket waits on the customer (pending): since when, and the working
     # minutes it stood still before; resolution_due_at moves out by those minutes when the ticket comes back.
-    sla_paused_at = models.DateTimeField(null=True, blank=True)
-    sla_paused_minutes = models.PositiveIntegerField(default=0)
+    sla_paused_at = models.DateTimeField("SLA paused since", null=True, blank=True)
+    sla_paused_minutes = models.PositiveIntegerField("minutes paused before", default=0)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
