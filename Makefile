@@ -150,3 +150,12 @@ bench-recommend: venv
 .PHONY: bench-reports
 bench-reports: venv
 	$(PY) -m bench.reports $(ARGS)
+
+# The team lead's floor (apps/oversight/floor.py) on a generated desk of 200 agents, 5,000 live and 100,000 closed
+# conversations: the snapshot's wall time and queries (median and p95 of 20), its JSON size, where the time goes,
+# and the floor socket's refresh after an inbox event. Its database: var/bench-floor/ (SQLite), or
+# <name>_bench_floor when DATABASE_URL is set; the desk is kept between runs (ARGS="--regenerate" to start again,
+# "--live 500 --closed 5000" for a quick run).
+.PHONY: bench-floor
+bench-floor: venv
+	$(PY) -m bench.floor $(ARGS)

@@ -59,6 +59,9 @@
       document.querySelector('[data-total="' + name + '"]').textContent = String(totals[name]);
     });
     document.getElementById("floor-generated-at").textContent = new Date(snapshot.generated_at).toLocaleTimeString();
+    var shown = snapshot.at_risk.length;
+    document.getElementById("floor-at-risk-more").textContent =
+      totals.at_risk > shown ? "(the " + shown + " most urgent of " + totals.at_risk + ")" : "";
     fill("floor-at-risk", snapshot.at_risk, function (tr, risk) {
       var link = document.createElement("a");
       link.href = risk.url;

@@ -15,6 +15,7 @@ from apps.accounts.services import agent_profile_ensure, agent_set_presence, use
 from apps.conversations.events import INBOX_GROUP, send_rollback_unsafe
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services import conversation_start, message_post
+from apps.oversight import floor as floor_module
 from apps.oversight.consumers import FloorConsumer
 from apps.oversight.floor import floor_snapshot
 from apps.tickets.services import ticket_create
@@ -232,3 +233,17 @@ def test_a_ticket_waiting_on_the_customer_is_not_at_risk_for_its_resolution(db, 
     Conversation.objects.filter(pk=waiting.pk).update(ticket=ticket)
 
     assert floor_snapshot(now=NOW)["at_risk"] == []
+
+
+def test_the_at_risk_list_shows_the_most_urgent_first_and_counts_them_all(desk, monkeypatch):
+    monkeypatch.setattr(floor_module, "AT_RISK_LIMIT", 3)
+
+    snapshot = floor_snapshot(now=NOW)
+
+    assert snapshot["totals"]["at_risk"] == 4
+    # An SLA about to be missed, then a low prediction, then a falling one; the negative message drops off.
+    assert [row["conversation"] for row in snapshot["at_risk"]] == [
+        desk["due_soon"].pk,
+        desk["low"].pk,
+        desk["falling"].pk,
+    ]
