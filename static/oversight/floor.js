@@ -53,8 +53,36 @@
     });
   }
 
+  // The team a lead watches ("" = all), kept in this browser. Totals stay the whole desk's.
+  var teamSelect = document.getElementById("floor-team");
+  var team = window.localStorage.getItem("floor-team") || "";
+  teamSelect.addEventListener("change", function () {
+    team = teamSelect.value;
+    window.localStorage.setItem("floor-team", team);
+    render();
+  });
+
+  function renderTeamChoices() {
+    var names = snapshot.queues.map(function (queue) { return queue.team.name; });
+    if (team && names.indexOf(team) === -1) names.push(team);
+    var choices = [["", "All teams"]].concat(names.map(function (name) { return [name, name]; }));
+    teamSelect.textContent = "";
+    choices.forEach(function (choice) {
+      var option = document.createElement("option");
+      option.value = choice[0];
+      option.textContent = choice[1];
+      option.selected = choice[0] === team;
+      teamSelect.appendChild(option);
+    });
+  }
+
+  function ofTeam(rows, teamsOf) {
+    return team ? rows.filter(function (row) { return teamsOf(row).indexOf(team) !== -1; }) : rows;
+  }
+
   function render() {
     var totals = snapshot.totals;
+    renderTeamChoices();
     ["online", "away", "offline", "waiting", "with_agents", "at_risk"].forEach(function (name) {
       document.querySelector('[data-total="' + name + '"]').textContent = String(totals[name]);
     });
@@ -62,7 +90,7 @@
     var shown = snapshot.at_risk.length;
     document.getElementById("floor-at-risk-more").textContent =
       totals.at_risk > shown ? "(the " + shown + " most urgent of " + totals.at_risk + ")" : "";
-    fill("floor-at-risk", snapshot.at_risk, function (tr, risk) {
+    fill("floor-at-risk", ofTeam(snapshot.at_risk, function (risk) { return [risk.team || "(no team)"]; }), function (tr, risk) {
       var link = document.createElement("a");
       link.href = risk.url;
       link.textContent = "#" + risk.conversation;
@@ -73,23 +101,23 @@
       cell(tr, risk.assignee);
       cell(tr, risk.reasons.join("; "));
     });
-    fill("floor-queues", snapshot.queues, function (tr, queue) {
+    fill("floor-queues", ofTeam(snapshot.queues, function (queue) { return [queue.team.name]; }), function (tr, queue) {
       cell(tr, queue.team.name);
       cell(tr, queue.waiting);
       var wait = cell(tr, "–");
       if (queue.longest_waiting_since) wait.setAttribute("data-waiting-since", queue.longest_waiting_since);
       cell(tr, queue.agents_online);
     });
-    fill("floor-agents", snapshot.agents, function (tr, agent) {
+    fill("floor-agents", ofTeam(snapshot.agents, function (agent) { return agent.teams; }), function (tr, agent) {
       cell(tr, agent.name);
       cell(tr, agent.presence, "presence-" + agent.presence);
       cell(tr, agent.teams.join(", "));
       var load = agent.open_conversations + " / " + agent.capacity;
       var loadCell = cell(tr, load, agent.open_conversations > agent.capacity ? "over-capacity" : "");
-      agent.conversations.forEach(function (conversation) {
+      agent.conversations.forEach(function (id) {
         var link = document.createElement("a");
-        link.href = conversation.url;
-        link.textContent = "#" + conversation.id;
+        link.href = snapshot.conversation_url.replace("{id}", String(id));
+        link.textContent = "#" + id;
         loadCell.append(" ", link);
       });
       cell(tr, agent.open_tickets);

@@ -6,6 +6,7 @@ from django.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
+from apps.accounts.models import Team
 from apps.conversations.models import Conversation
 from apps.conversations.services import conversation_start
 from apps.customers.models import Customer
@@ -27,6 +28,7 @@ def _total(browser, name: str) -> str:
 
 
 def test_the_floor_updates_live_when_an_agent_goes_online(live_server_url, chromium, manager_maria, agent_alice):
+    Team.objects.create(name="Loans", slug="loans")
     customer = Customer.objects.create(name="<img src=x onerror=alert(1)>", email="x@example.com")
     waiting = conversation_start(customer=customer)
     Conversation.objects.filter(pk=waiting.pk).update(state="waiting", at_risk=True, predicted_satisfaction=1.5)
@@ -47,4 +49,12 @@ def test_the_floor_updates_live_when_an_agent_goes_online(live_server_url, chrom
     _wait(floor, lambda driver: _total(driver, "online") == "1", "the floor to show alice online")
     agent_row = floor.find_element(By.CSS_SELECTOR, "#floor-agents tbody tr")
     assert agent_row.text.startswith("alice online Cards 0 / 5")
+
+    # A lead of Loans looks at their team only: nobody of theirs is on, nothing of theirs waits.
+    Select(floor.find_element(By.ID, "floor-team")).select_by_value("Loans")
+    assert floor.find_elements(By.CSS_SELECTOR, "#floor-agents tbody tr") == []
+    assert [row.text for row in floor.find_elements(By.CSS_SELECTOR, "#floor-queues tbody tr")] == [
+        "Loans 0 \u2013 0"
+    ]  # no wait: an en dash
+    assert _total(floor, "online") == "1"  # the totals stay the whole desk's
     assert _console_errors(floor) == []
