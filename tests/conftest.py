@@ -75,6 +75,14 @@ def agent_alice(db, team_cards):
 
 
 @pytest.fixture
+def agent_bob(db, team_cards):
+    """Alice's teammate in Cards."""
+    user = _staff_user("bob", [AGENTS])
+    agent_profile_ensure(user=user, teams=[team_cards])
+    return user
+
+
+@pytest.fixture
 def manager_maria(db):
     return _staff_user("maria", [MANAGERS])
 

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
@@ -21,6 +22,11 @@ def agent_profiles_online(*, team: Team | None = None) -> QuerySet[AgentProfile]
 
 def agents_are_online(*, team: Team | None = None) -> bool:
     return agent_profiles_online(team=team).exists()
+
+
+def agent_user_list() -> QuerySet:
+    """Active users with an agent profile (whom work can be given to), by username."""
+    return get_user_model().objects.filter(is_active=True, agent_profile__isnull=False).order_by("username")
 
 
 def agent_profile_list() -> QuerySet[AgentProfile]:

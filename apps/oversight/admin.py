@@ -24,6 +24,7 @@ from apps.oversight.selectors import (
     reviewer_allowed,
 )
 from apps.oversight.services import conversation_review_delete, conversation_review_submit
+from helpdesk.admin_base import ReadOnlyTabularInline
 
 REVIEW_URL_NAME = "oversight_conversationreview_review"
 
@@ -45,25 +46,14 @@ class ReviewCriterionAdmin(admin.ModelAdmin):
         return truncatechars(criterion.description, 100)
 
 
-class ReviewScoreInline(admin.TabularInline):
+class ReviewScoreInline(ReadOnlyTabularInline):
     model = ReviewScore
     fields = ("criterion", "score")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         # The scores are part of the review: whoever may see the review (get_queryset decides) sees them.
         return True
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(ConversationReview)

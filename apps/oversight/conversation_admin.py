@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import MANAGERS
+from apps.accounts.selectors import agent_user_list
 from apps.conversations.admin import ConversationAdmin
 from apps.conversations.bulk import conversations_reassign
 from apps.conversations.models import Conversation
@@ -28,8 +29,7 @@ class ConversationReassignForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        staff = get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
-        self.fields["agent"].queryset = staff.order_by("username")
+        self.fields["agent"].queryset = agent_user_list()
 
 
 @admin.register(Conversation)

@@ -20,6 +20,7 @@ from apps.accounts.audit import Action, audit_record_many
 from apps.accounts.models import Team
 from apps.accounts.permissions import user_has_role
 from apps.accounts.roles import MANAGERS
+from apps.accounts.selectors import agent_user_list
 from apps.tickets.bulk import ticket_merge, tickets_close_stale_pending, tickets_reassign
 from apps.tickets.models import Ticket
 from apps.tickets.selectors import TICKET_EXPORT_HEADERS, ticket_export_rows
@@ -35,8 +36,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        staff = get_user_model().objects.filter(is_active=True, agent_profile__isnull=False)
-        self.fields["agent"].queryset = staff.order_by("username")
+        self.fields["agent"].queryset = agent_user_list()
 
 
 class MergeForm(forms.Form):

@@ -3,23 +3,12 @@
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from apps.accounts.roles import AGENTS
-from apps.accounts.services import agent_profile_ensure, user_set_roles
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services import message_post
 from apps.oversight.models import ReviewCriterion
 
 FACT_REFRESH_TASK = "apps.reports.tasks.refresh_conversation_fact"
-
-
-@pytest.fixture
-def agent_bob(db, team_cards):
-    user = get_user_model().objects.create_user(username="bob", password="pw-bob", is_staff=True)
-    user_set_roles(user=user, roles=[AGENTS])
-    agent_profile_ensure(user=user, teams=[team_cards])
-    return user
 
 
 @pytest.fixture

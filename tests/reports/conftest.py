@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from apps.accounts.models import Team
-from apps.accounts.roles import AGENTS
-from apps.accounts.services import agent_profile_ensure, user_set_roles
 from apps.assistant.models import SuggestionUse
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.customers.models import Customer
@@ -87,14 +84,6 @@ def closed_conversation(
     Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq)
     conversation.refresh_from_db()
     return conversation
-
-
-@pytest.fixture
-def agent_bob(db, team_cards):
-    user = get_user_model().objects.create_user(username="bob", password="pw-bob", is_staff=True)
-    user_set_roles(user=user, roles=[AGENTS])
-    agent_profile_ensure(user=user, teams=[team_cards])
-    return user
 
 
 @dataclass

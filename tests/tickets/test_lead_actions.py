@@ -12,8 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import AuditEvent
-from apps.accounts.roles import AGENTS
-from apps.accounts.services import agent_profile_ensure, user_set_roles
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services import conversation_start, message_post
 from apps.customers.models import Customer
@@ -41,33 +39,25 @@ def ticket_with_chat(customer: Customer, subject: str, texts: list[str]) -> Tick
     return ticket
 
 
-@pytest.fixture
-def bob(db, team_cards, django_user_model):
-    user = django_user_model.objects.create_user(username="bob", password="pw-bob", is_staff=True)
-    user_set_roles(user=user, roles=[AGENTS])
-    agent_profile_ensure(user=user, teams=[team_cards])
-    return user
-
-
 def test_reassign_asks_whom_then_reassigns_each_ticket_with_history_and_audit(
-    client, manager_maria, agent_alice, bob, customer_carl
+    client, manager_maria, agent_alice, agent_bob, customer_carl
 ):
     first = ticket_create(customer=customer_carl, subject="One", assignee=agent_alice)
     second = ticket_create(customer=customer_carl, subject="Two")
-    already = ticket_create(customer=customer_carl, subject="Three", assignee=bob)
+    already = ticket_create(customer=customer_carl, subject="Three", assignee=agent_bob)
     client.force_login(manager_maria)
 
     form_page = run_action(client, "reassign_tickets", [first, second, already])
-    response = run_action(client, "reassign_tickets", [first, second, already], apply="yes", agent=bob.pk)
+    response = run_action(client, "reassign_tickets", [first, second, already], apply="yes", agent=agent_bob.pk)
 
     assert form_page.status_code == 200
     assert b"Reassign 3 ticket(s): to whom?" in form_page.content
     assert response.status_code == 302
-    assert [t.assignee_id for t in Ticket.objects.order_by("pk")] == [bob.pk, bob.pk, bob.pk]
+    assert [t.assignee_id for t in Ticket.objects.order_by("pk")] == [agent_bob.pk, agent_bob.pk, agent_bob.pk]
     rows = TicketChange.objects.filter(field="assignee", comment="bulk reassign").order_by("ticket_id")
     assert [(row.ticket_id, row.old_value, row.new_value, row.actor_id) for row in rows] == [
-        (first.pk, f"alice (#{agent_alice.pk})", f"bob (#{bob.pk})", manager_maria.pk),
-        (second.pk, "", f"bob (#{bob.pk})", manager_maria.pk),
+        (first.pk, f"alice (#{agent_alice.pk})", f"bob (#{agent_bob.pk})", manager_maria.pk),
+        (second.pk, "", f"bob (#{agent_bob.pk})", manager_maria.pk),
     ]
     audited = AuditEvent.objects.filter(action=AuditEvent.Action.TICKET_REASSIGN).order_by("target_id")
     assert [(e.target_id, e.actor_id) for e in audited] == [
@@ -216,7 +206,7 @@ def test_agents_are_refused_the_lead_actions(client, agent_alice, customer_carl,
 
 
 def test_a_lead_reassigns_live_conversations_in_bulk_and_leaves_closed_and_bot_ones(
-    client, manager_maria, agent_alice, bob, customer_carl
+    client, manager_maria, agent_alice, agent_bob, customer_carl
 ):
     live = conversation_start(customer=customer_carl)
     waiting = conversation_start(customer=customer_carl)
@@ -229,22 +219,22 @@ def test_a_lead_reassigns_live_conversations_in_bulk_and_leaves_closed_and_bot_o
     selection = {"action": "reassign_conversations", "_selected_action": [live.pk, waiting.pk, closed.pk, with_bot.pk]}
     client.force_login(manager_maria)
 
-    response = client.post(changelist, {**selection, "apply": "yes", "agent": bob.pk})
+    response = client.post(changelist, {**selection, "apply": "yes", "agent": agent_bob.pk})
 
     assert response.status_code == 302
     assert dict(Conversation.objects.values_list("pk", "assignee")) == {
-        live.pk: bob.pk,
-        waiting.pk: bob.pk,
+        live.pk: agent_bob.pk,
+        waiting.pk: agent_bob.pk,
         closed.pk: agent_alice.pk,
         with_bot.pk: None,
     }
     assert Message.objects.filter(conversation=live, role="system", text="bob joined the conversation.").exists()
     audited = AuditEvent.objects.filter(action=AuditEvent.Action.CONVERSATION_REASSIGN).order_by("target_id")
     assert [(e.target_id, e.detail) for e in audited] == [
-        (str(live.pk), {"assignee": [agent_alice.pk, bob.pk]}),
-        (str(waiting.pk), {"assignee": [None, bob.pk]}),
+        (str(live.pk), {"assignee": [agent_alice.pk, agent_bob.pk]}),
+        (str(waiting.pk), {"assignee": [None, agent_bob.pk]}),
     ]
     client.force_login(agent_alice)
     refused = client.post(changelist, {**selection, "apply": "yes", "agent": agent_alice.pk})
     assert refused.status_code == 302
-    assert Conversation.objects.get(pk=live.pk).assignee_id == bob.pk
+    assert Conversation.objects.get(pk=live.pk).assignee_id == agent_bob.pk
