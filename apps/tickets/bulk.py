@@ -62,12 +62,13 @@ def ticket_merge(*, survivor: Ticket, duplicates: Iterable[Ticket], actor: Abstr
     if not rows:
         raise ValidationError("Choose at least one other ticket to merge into the survivor.")
     _check_mergeable(target, list(rows.values()))
-    moved = 0
+    moved, now = 0, timezone.now()
     for duplicate in rows.values():
-        moved += duplicate.conversations.update(ticket=target)
+        # updated_at too: the reports' beat job then refreshes their facts (the survivor's SLA breaches).
+        moved += duplicate.conversations.update(ticket=target, updated_at=now)
         if duplicate.is_open:
             ticket_update(ticket=duplicate, actor=actor, comment=f"merged into #{target.pk}", status="closed")
-        Ticket.objects.filter(pk=duplicate.pk).update(merged_into=target, updated_at=timezone.now())
+        Ticket.objects.filter(pk=duplicate.pk).update(merged_into=target, updated_at=now)
         duplicate.refresh_from_db()
         TicketChange.objects.bulk_create(
             [

@@ -75,11 +75,14 @@ def test_merge_keeps_every_message_and_change_row_and_points_the_duplicates_at_t
     messages_before = set(Message.objects.values_list("pk", "text"))
     changes_before = set(TicketChange.objects.values_list("pk", "ticket_id", "field", "new_value"))
 
+    merged_at = timezone.now()
     result = ticket_merge(survivor=survivor, duplicates=[duplicate, other], actor=manager_maria)
 
     assert result.conversations_moved == 2
     assert set(Message.objects.values_list("pk", "text")) == messages_before
     assert set(Message.objects.values_list("conversation__ticket_id", flat=True)) == {survivor.pk}
+    # Touched, so the reports' beat job refreshes their facts with the survivor's SLA breaches.
+    assert Conversation.objects.filter(ticket=survivor, updated_at__gte=merged_at).count() == 2
     changes_after = set(TicketChange.objects.values_list("pk", "ticket_id", "field", "new_value"))
     assert changes_before < changes_after
     added = sorted((row[1], row[2], row[3]) for row in changes_after - changes_before)
