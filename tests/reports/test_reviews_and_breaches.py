@@ -73,12 +73,12 @@ def test_each_fact_holds_its_review_mean_and_breach_count(reviewed_desk):
     assert list(facts) == [(4.5, 0), (3.0, 2), (2.0, 1), (None, 0), (1.5, 0)]
 
 
-def test_the_refresh_of_a_batch_costs_the_same_queries_with_reviews_and_breaches(
+def test_the_refresh_of_a_batch_reads_reviews_and_breaches_once_for_the_batch(
     reviewed_desk, django_assert_num_queries
 ):
-    # As without them (test_facts): conversations (reviews and breaches as subqueries), messages, suggestion
-    # outcomes; the delete and the upsert in a savepoint.
-    with django_assert_num_queries(7):
+    # Conversations, messages, suggestion outcomes, the reviews' means, the tickets' breaches (one query each
+    # for the whole batch); the delete and the upsert in a savepoint.
+    with django_assert_num_queries(9):
         written = conversation_facts_refresh(conversation_ids=[c.pk for c in reviewed_desk.conversations])
 
     assert written == 5
