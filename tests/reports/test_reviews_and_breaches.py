@@ -73,9 +73,7 @@ def test_each_fact_holds_its_review_mean_and_breach_count(reviewed_desk):
     assert list(facts) == [(4.5, 0), (3.0, 2), (2.0, 1), (None, 0), (1.5, 0)]
 
 
-def test_the_refresh_of_a_batch_reads_reviews_and_breaches_once_for_the_batch(
-    reviewed_desk, django_assert_num_queries
-):
+def test_the_refresh_of_a_batch_reads_reviews_and_breaches_once_for_the_batch(reviewed_desk, django_assert_num_queries):
     # Conversations, messages, suggestion outcomes, the reviews' means, the tickets' breaches (one query each
     # for the whole batch); the delete and the upsert in a savepoint.
     with django_assert_num_queries(9):
