@@ -22,13 +22,10 @@ import statistics
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "var" / "bench-floor"
-WORK.mkdir(parents=True, exist_ok=True)
-os.environ["HELPDESK_VAR_DIR"] = str(WORK)
+from bench.scratch import ScratchDatabase
+
+SCRATCH = ScratchDatabase("floor")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["HELPDESK_MESSAGE_HOOK_TASK"] = ""  # nothing here posts messages through the services
@@ -36,36 +33,7 @@ os.environ["HELPDESK_MESSAGE_HOOK_TASK"] = ""  # nothing here posts messages thr
 os.environ["DEBUG"] = "1"
 os.environ.pop("ALLOWED_HOSTS", None)
 os.environ.pop("REDIS_URL", None)  # the in-memory channel layer: the socket and the bench share one process
-
-SERVER_URL = os.environ.get("DATABASE_URL")
-
-
-def _postgres_name() -> str:
-    return f"{urlsplit(SERVER_URL).path.lstrip('/') or 'helpdesk'}_bench_floor"
-
-
-def _database_drop_and_create(*, drop: bool) -> None:
-    """SQLite: var/bench-floor/helpdesk.sqlite3, removed when ``drop``. PostgreSQL: ``<name>_bench_floor`` on the
-    DATABASE_URL's server, dropped when ``drop`` and created when missing; never the database named in the URL."""
-    if not SERVER_URL:
-        if drop:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                (WORK / f"helpdesk.sqlite3{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg  # only with PostgreSQL, and before Django reads DATABASE_URL
-
-    name = _postgres_name()
-    # The server's maintenance database: the one named in DATABASE_URL need not exist.
-    with psycopg.connect(urlunsplit(urlsplit(SERVER_URL)._replace(path="/postgres")), autocommit=True) as server:
-        if drop:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            server.execute(f'CREATE DATABASE "{name}"')
-
-
-_database_drop_and_create(drop="--regenerate" in sys.argv[1:])
-if SERVER_URL:
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{_postgres_name()}"))
+SCRATCH.ensure(drop="--regenerate" in sys.argv[1:])
 
 import django  # noqa: E402
 
@@ -114,7 +82,7 @@ def desk_ready(args: argparse.Namespace) -> float | None:
     if kept or live or closed or Team.objects.filter(slug__startswith="floor-").exists():
         print(f"the database holds another desk ({live:,} live, {closed:,} closed): generating it again")
         connection.close()
-        _database_drop_and_create(drop=True)
+        SCRATCH.ensure(drop=True)
         call_command("migrate", verbosity=0)
     started = time.perf_counter()
     generate(live=args.live, closed=args.closed, seed=args.seed)

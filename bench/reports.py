@@ -20,46 +20,16 @@ import statistics
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "var" / "bench-reports"
-WORK.mkdir(parents=True, exist_ok=True)
-os.environ["HELPDESK_VAR_DIR"] = str(WORK)
+from bench.scratch import ScratchDatabase
+
+SCRATCH = ScratchDatabase("reports")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["HELPDESK_MESSAGE_HOOK_TASK"] = ""  # nothing here posts messages through the services
-
-
-# Read before Django starts: a new history starts from an empty database (deleting 100 k conversations
-# row by row would take longer than generating them).
-REGENERATE = "--regenerate" in sys.argv[1:]
-
-
-def _scratch_database() -> None:
-    """SQLite: var/bench-reports/helpdesk.sqlite3. PostgreSQL: point DATABASE_URL at ``<name>_bench_reports``
-    on the same server, created when missing."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        if REGENERATE:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                (WORK / f"helpdesk.sqlite3{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg  # only with PostgreSQL, and before Django reads DATABASE_URL
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'helpdesk'}_bench_reports"
-    # The server's maintenance database: the one named in DATABASE_URL need not exist.
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as server:
-        if REGENERATE:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            server.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-
-
-_scratch_database()
+# A new history starts from an empty database (deleting 100 k conversations row by row would take longer
+# than generating them).
+SCRATCH.ensure(drop="--regenerate" in sys.argv[1:])
 
 import django  # noqa: E402
 
