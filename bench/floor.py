@@ -74,7 +74,7 @@ def desk_ready(args: argparse.Namespace) -> float | None:
     generation took, or None when the desk was kept."""
     call_command("migrate", verbosity=0)
     kept = get_user_model().objects.filter(username=MANAGER).exists()
-    live = Conversation.objects.filter(state__in=floor.LIVE_STATES).count()
+    live = Conversation.objects.filter(state__in=Conversation.OPEN_STATES).count()
     closed = Conversation.objects.filter(state=Conversation.State.CLOSED).count()
     if kept and (live, closed) == (args.live, args.closed):
         return None
@@ -105,7 +105,8 @@ def desk_clock_move(now: datetime) -> timedelta:
     manager = get_user_model().objects.get(username=MANAGER)
     delta = now - manager.date_joined
     shifted = ("created_at", "updated_at", "last_message_at", "handoff_requested_at", "first_agent_response_at")
-    Conversation.objects.filter(state__in=floor.LIVE_STATES).update(**{name: F(name) + delta for name in shifted})
+    live = Conversation.objects.filter(state__in=Conversation.OPEN_STATES)
+    live.update(**{name: F(name) + delta for name in shifted})
     due = ("first_response_due_at", "resolution_due_at", "first_response_at")
     Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES).update(**{name: F(name) + delta for name in due})
     AgentProfile.objects.update(presence_changed_at=F("presence_changed_at") + delta)
@@ -250,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     shifted = desk_clock_move(timezone.now())
     statistics_refresh()
     desk = {
-        "live": Conversation.objects.filter(state__in=floor.LIVE_STATES).count(),
+        "live": Conversation.objects.filter(state__in=Conversation.OPEN_STATES).count(),
         "closed": Conversation.objects.filter(state=Conversation.State.CLOSED).count(),
         "messages": Message.objects.count(),
         "agents": AgentProfile.objects.count(),

@@ -11,17 +11,16 @@ from apps.accounts.audit import Action, audit_record
 from apps.conversations.models import Conversation
 from apps.conversations.services import ConversationClosed, conversation_assign
 
-# A closed conversation stays with whoever closed it; one with the bot is not an agent's yet.
-REASSIGNABLE_STATES = (Conversation.State.WAITING, Conversation.State.AGENT)
-
 
 @transaction.atomic
 def conversations_reassign(
     *, conversations: Iterable[Conversation], agent: AbstractBaseUser, actor: AbstractBaseUser
 ) -> list[Conversation]:
-    """Give the waiting and live ones among ``conversations`` to ``agent``; returns those that changed hands."""
+    """Give the waiting and live ones among ``conversations`` to ``agent`` (a closed one stays with whoever
+    closed it, one with the bot is no agent's yet); returns those that changed hands."""
     ids = sorted({conversation.pk for conversation in conversations})
-    candidates = Conversation.objects.filter(pk__in=ids, state__in=REASSIGNABLE_STATES).exclude(assignee=agent)
+    handed_over = Conversation.objects.filter(pk__in=ids, state__in=Conversation.WITH_AGENT_STATES)
+    candidates = handed_over.exclude(assignee=agent)
     moved = []
     for conversation in candidates.order_by("pk"):
         previous = conversation.assignee_id

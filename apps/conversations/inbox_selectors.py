@@ -27,7 +27,6 @@ from apps.tickets.selectors import ticket_list
 INBOX_LIST_LIMIT = 200
 PANEL_HISTORY_LIMIT = 20
 
-OPEN_STATES = (Conversation.State.BOT, Conversation.State.WAITING, Conversation.State.AGENT)
 
 # Sections of the list, in the order they are shown.
 BUCKET_WAITING, BUCKET_MINE, BUCKET_OTHER = 0, 1, 2
@@ -71,7 +70,7 @@ def inbox_conversation_list(*, user: AbstractBaseUser, limit: int = INBOX_LIST_L
     return (
         conversation_list_with_preview()
         .select_related("assignee__agent_profile")
-        .filter(work_scope(user=user).q(), state__in=OPEN_STATES)
+        .filter(work_scope(user=user).q(), state__in=Conversation.OPEN_STATES)
         .annotate(
             inbox_bucket=Case(
                 When(waiting, then=Value(BUCKET_WAITING)),

@@ -26,6 +26,10 @@ class Conversation(models.Model):
         AGENT = "agent", "With an agent"
         CLOSED = "closed", "Closed"
 
+    OPEN_STATES = (State.BOT, State.WAITING, State.AGENT)
+    # Handed over: waiting for an agent or with one (what counts against an agent's capacity).
+    WITH_AGENT_STATES = (State.WAITING, State.AGENT)
+
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="conversations")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WIDGET)

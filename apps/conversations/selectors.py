@@ -84,9 +84,6 @@ def inbox_snapshot(*, user: AbstractBaseUser, can_write: bool, limit: int = 500)
     }
 
 
-OPEN_STATES = (Conversation.State.WAITING, Conversation.State.AGENT)
-
-
 def agent_least_loaded(*, team: Team | None) -> AbstractBaseUser | None:
     """The online agent of ``team`` with the fewest open conversations and room under their capacity (the
     longest online first among equals), or None."""
@@ -94,7 +91,10 @@ def agent_least_loaded(*, team: Team | None) -> AbstractBaseUser | None:
         agent_profiles_online(team=team)
         .select_related("user")
         .annotate(
-            load=Count("user__assigned_conversations", filter=Q(user__assigned_conversations__state__in=OPEN_STATES))
+            load=Count(
+                "user__assigned_conversations",
+                filter=Q(user__assigned_conversations__state__in=Conversation.WITH_AGENT_STATES),
+            )
         )
         .filter(load__lt=F("capacity"))
         .order_by("load", "presence_changed_at", "pk")

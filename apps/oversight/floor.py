@@ -25,8 +25,6 @@ from apps.tickets.models import Ticket
 NEGATIVE_SENTIMENT = -0.5
 # Predicted satisfaction that dropped by a point or more over the last few messages is falling.
 FALLING_TREND = -1.0
-LIVE_STATES = (Conversation.State.BOT, Conversation.State.WAITING, Conversation.State.AGENT)
-WITH_AGENT_STATES = (Conversation.State.WAITING, Conversation.State.AGENT)
 # The at-risk list shows the most urgent this many (its total is counted in full): a lead reads the top of it,
 # and every floor socket gets the snapshot up to once a second.
 AT_RISK_LIMIT = 100
@@ -74,7 +72,7 @@ def _agents() -> list[dict[str, Any]]:
         .order_by("user__username")
     )
     open_chats: dict[int, list[int]] = defaultdict(list)
-    live = Conversation.objects.filter(state__in=WITH_AGENT_STATES, assignee__isnull=False).order_by("pk")
+    live = Conversation.objects.filter(state__in=Conversation.WITH_AGENT_STATES, assignee__isnull=False).order_by("pk")
     for assignee_id, conversation_id in live.values_list("assignee", "pk"):
         open_chats[assignee_id].append(conversation_id)
     open_tickets = dict(
@@ -175,7 +173,7 @@ def _at_risk(now: datetime, rule: RiskRule, limit: int) -> tuple[list[dict[str, 
         ticket__resolved_at__isnull=True, ticket__resolution_due_at__lte=warn_until
     )
     candidates = (
-        Conversation.objects.filter(state__in=LIVE_STATES)
+        Conversation.objects.filter(state__in=Conversation.OPEN_STATES)
         .annotate(
             last_sentiment=Subquery(latest_customer.values("sentiment")[:1]),
             last_escalate=Subquery(latest_customer.values("escalate")[:1]),

@@ -11,9 +11,6 @@ from apps.accounts.selectors import agent_profiles_online
 from apps.conversations.models import Conversation
 from apps.tickets.models import SLABreach, Ticket
 
-# Conversations an agent is live in: waiting for them or being answered by them.
-LIVE_CONVERSATION_STATES = (Conversation.State.WAITING, Conversation.State.AGENT)
-
 # Which missed target each kind of breach is about: (due field, the stamp that meets it).
 BREACH_CLOCKS = {
     SLABreach.Kind.FIRST_RESPONSE: ("first_response_due_at", "first_response_at"),
@@ -54,7 +51,7 @@ def agent_least_loaded_for_ticket(*, team: Team | None, exclude_user_id: int | N
         .exclude(user_id=exclude_user_id)
         .select_related("user")
         .annotate(
-            live=_assigned_count(Conversation.objects.filter(state__in=LIVE_CONVERSATION_STATES)),
+            live=_assigned_count(Conversation.objects.filter(state__in=Conversation.WITH_AGENT_STATES)),
             open_tickets=_assigned_count(
                 Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
             ),
