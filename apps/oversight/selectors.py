@@ -15,7 +15,8 @@ from apps.assistant.models import SuggestionUse
 from apps.conversations.events import user_display_name
 from apps.conversations.models import Conversation, Message, SatisfactionSurvey
 from apps.oversight.models import ConversationReview, ReviewCriterion
-from apps.tickets.models import SLABreach, TicketChange
+from apps.tickets.models import TicketChange
+from apps.tickets.sla_selectors import ticket_breach_list
 
 
 def reviewer_allowed(*, user: AbstractBaseUser) -> bool:
@@ -233,7 +234,7 @@ def _ticket_entries(ticket_id: int) -> list[TimelineEntry]:
         )
         for change in changes.order_by("created_at", "pk")
     ]
-    for breach in SLABreach.objects.filter(ticket_id=ticket_id).order_by("detected_at", "pk"):
+    for breach in ticket_breach_list(ticket_id=ticket_id):
         escalated = _local(breach.escalated_at) if breach.escalated_at else "no"
         entries.append(
             TimelineEntry(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.accounts.selectors import work_scope
-from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, SLABreach, SLAPolicy, Ticket
+from apps.tickets.models import BusinessCalendar, BusinessHours, Holiday, SLABreach, Ticket
 from helpdesk.admin_base import AppendOnlyAdminMixin, ReadOnlyTabularInline
 
 
@@ -63,23 +63,12 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 class SLAPolicyForm(forms.ModelForm):
-    class Meta:
-        model = SLAPolicy
-        fields = (
-            "name",
-            "priority",
-            "team",
-            "first_response_minutes",
-            "resolution_minutes",
-            "calendar",
-            "escalation_team",
-            "is_active",
-        )
+    """The admin's policy form (the admin names its model and fields), refusing a calendar without hours."""
 
     def clean_calendar(self) -> BusinessCalendar | None:
         calendar = self.cleaned_data["calendar"]
         if calendar is not None and not calendar.hours.exists():
-            # Every ticket of this priority would fail to get its due times (sla.CalendarWithoutWorkingTime).
+            # Its tickets' targets would fall back to the wall clock (tickets.services._apply_sla logs an error).
             raise forms.ValidationError(f"{calendar} has no opening hours yet; add them to the calendar first.")
         return calendar
 
